@@ -1,0 +1,3 @@
+//! The typed unit model.
+
+pub mod directive;
