@@ -1,0 +1,39 @@
+//! `cargo xtask`: keel's scripted jobs.
+//!
+//! - `cargo xtask test`: the full test command (README, `.ci/run`): installs the Debian
+//!   packages the tests need when run as root, then runs `cargo fmt --check`, clippy and
+//!   rustdoc with `-D warnings`, and every test tier including the privileged tests
+//!   (`--include-ignored`), and ends with one `N passed, N failed` line.
+
+mod packages;
+mod testrun;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         test [--no-lint] [-- CARGO-TEST-FILTER...]   install what the tests need (as root), lint, run every test tier"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        return usage();
+    };
+    let result = match cmd.as_str() {
+        "test" => testrun::run(rest),
+        _ => return usage(),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask {cmd}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
