@@ -29,7 +29,11 @@ fn is_root() -> bool {
 
 /// Installs the missing packages of `wanted` when root; otherwise reports them.
 pub(crate) fn ensure(wanted: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = wanted.iter().copied().filter(|p| !is_installed(p)).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|p| !is_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -65,7 +69,10 @@ pub(crate) fn ensure(wanted: &[&str]) -> Result<()> {
 pub(crate) fn ensure_package_lists() -> Result<()> {
     let lists = std::path::Path::new("/var/lib/apt/lists");
     let has_lists = std::fs::read_dir(lists)
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with("_Packages")))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with("_Packages"))
+        })
         .unwrap_or(false);
     if has_lists || !is_root() {
         return Ok(());

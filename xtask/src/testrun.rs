@@ -53,7 +53,10 @@ impl Tally {
 /// Runs `cargo test` with `args`, echoing its output and adding up its summary lines.
 fn cargo_test(args: &[&str], extra: &[String], tally: &mut Tally) -> Result<bool> {
     let mut cmd = cargo();
-    cmd.arg("test").args(args).args(extra).stdout(Stdio::piped());
+    cmd.arg("test")
+        .args(args)
+        .args(extra)
+        .stdout(Stdio::piped());
     eprintln!("xtask: cargo test {}", args.join(" "));
     let mut child = cmd.spawn().context("starting cargo test")?;
     let out = child.stdout.take().context("cargo test stdout")?;
@@ -83,7 +86,14 @@ pub(crate) fn run(args: &[String]) -> Result<bool> {
         fmt.args(["fmt", "--all", "--", "--check"]);
         ok &= step("cargo fmt --check", fmt)?;
         let mut clippy = cargo();
-        clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        clippy.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         ok &= step("cargo clippy -D warnings", clippy)?;
         let mut doc = cargo();
         doc.args(["doc", "--workspace", "--no-deps"])
@@ -115,7 +125,9 @@ mod tests {
     fn tally_reads_libtest_summary() {
         let mut t = Tally::default();
         t.add_line("test result: ok. 12 passed; 0 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s");
-        t.add_line("test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        t.add_line(
+            "test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
         t.add_line("running 3 tests");
         assert_eq!((t.passed, t.failed, t.ignored), (13, 2, 3));
     }
