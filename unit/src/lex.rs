@@ -114,7 +114,10 @@ const WS: &[u8] = b" \t\n\r";
 
 fn trim_ws(s: &[u8]) -> (&[u8], usize) {
     let start = s.iter().position(|b| !WS.contains(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !WS.contains(b)).map_or(start, |e| e + 1);
+    let end = s
+        .iter()
+        .rposition(|b| !WS.contains(b))
+        .map_or(start, |e| e + 1);
     (&s[start..end.max(start)], start)
 }
 
@@ -168,7 +171,11 @@ pub fn lex<'a>(text: &'a [u8], path: Option<&Path>) -> Result<Lexed<'a>, LexErro
             continue; // comments are skipped, even inside a continuation
         }
         let continues = ends_in_continuation(raw);
-        let body = if continues { &raw[..raw.len() - 1] } else { raw };
+        let body = if continues {
+            &raw[..raw.len() - 1]
+        } else {
+            raw
+        };
 
         if let Some(p) = pending.as_mut() {
             p.buf.extend_from_slice(body);
@@ -278,7 +285,11 @@ fn emit_borrowed<'a>(
 }
 
 fn invalid_utf8(path: Option<&Path>, line: u32) -> Diagnostic {
-    Diagnostic::warning(path, line, "Configuration file is not valid UTF-8, ignoring line.")
+    Diagnostic::warning(
+        path,
+        line,
+        "Configuration file is not valid UTF-8, ignoring line.",
+    )
 }
 
 enum Parsed<'a> {
@@ -310,7 +321,8 @@ fn parse_line<'a>(
     }
     let Some((k, v)) = s.split_once('=') else {
         diags.push(
-            Diagnostic::warning(path, line, "Missing '=', ignoring line.").at_column(to_u32(col + 1)),
+            Diagnostic::warning(path, line, "Missing '=', ignoring line.")
+                .at_column(to_u32(col + 1)),
         );
         return Ok(None);
     };
@@ -408,15 +420,25 @@ mod tests {
 
     #[test]
     fn bad_section_header_is_fatal() {
-        let e = lex(b"[Unit]\nA=1\n[Service\nB=2\n", Some(Path::new("/x/a.service")))
-            .unwrap_err();
+        let e = lex(
+            b"[Unit]\nA=1\n[Service\nB=2\n",
+            Some(Path::new("/x/a.service")),
+        )
+        .unwrap_err();
         assert_eq!(e.line(), 3);
-        assert_eq!(e.to_string(), "/x/a.service: line 3: invalid section header");
+        assert_eq!(
+            e.to_string(),
+            "/x/a.service: line 3: invalid section header"
+        );
     }
 
     #[test]
     fn warnings_with_positions() {
-        let l = lex(b"[Unit]\nnoequals\n=value\nA=\xff\n  Key = v\n", Some(Path::new("f"))).unwrap();
+        let l = lex(
+            b"[Unit]\nnoequals\n=value\nA=\xff\n  Key = v\n",
+            Some(Path::new("f")),
+        )
+        .unwrap();
         let msgs: Vec<String> = l.diagnostics.iter().map(ToString::to_string).collect();
         assert_eq!(
             msgs,
@@ -429,7 +451,10 @@ mod tests {
         let Item::Assignment(a) = &l.items[1] else {
             panic!("expected assignment")
         };
-        assert_eq!((&*a.key, a.line, a.key_column, a.value_column), ("Key", 5, 3, 9));
+        assert_eq!(
+            (&*a.key, a.line, a.key_column, a.value_column),
+            ("Key", 5, 3, 9)
+        );
         assert!(matches!(a.value, Cow::Borrowed("v")));
     }
 

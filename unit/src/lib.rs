@@ -4,4 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod diag;
+pub mod dump;
+pub mod lex;
+pub mod load;
+pub mod lookup;
 pub mod model;
+pub mod verify;

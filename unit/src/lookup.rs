@@ -85,7 +85,12 @@ fn user_unit_path() -> Vec<PathBuf> {
         .ok()
         .filter(|s| !s.is_empty())
         .map(|s| s.split(':').map(PathBuf::from).collect())
-        .unwrap_or_else(|| vec![PathBuf::from("/usr/local/share"), PathBuf::from("/usr/share")]);
+        .unwrap_or_else(|| {
+            vec![
+                PathBuf::from("/usr/local/share"),
+                PathBuf::from("/usr/share"),
+            ]
+        });
 
     let mut v = vec![config.join("systemd/user.control")];
     if let Some(r) = &runtime {
@@ -457,7 +462,7 @@ impl UnitLookup {
             };
         }
         let mut names = vec![primary.clone()];
-        let mut add_aliases = |n: &UnitName, names: &mut Vec<UnitName>| {
+        let add_aliases = |n: &UnitName, names: &mut Vec<UnitName>| {
             if let Some(set) = self.aliases.get(n) {
                 for a in set {
                     if !names.contains(a) {
@@ -568,7 +573,9 @@ impl UnitLookup {
                     diagnostics.push(Diagnostic::warning(
                         Some(&d.join(&e)),
                         0,
-                        format!("{suffix} dependency dropin {e} is not a valid unit name, ignoring."),
+                        format!(
+                            "{suffix} dependency dropin {e} is not a valid unit name, ignoring."
+                        ),
                     ));
                     continue;
                 };
@@ -656,7 +663,10 @@ mod tests {
         symlink("/dev/null", etc.join("b.service")).unwrap();
         write(&lib.join("c.service"), "");
         let l = UnitLookup::scan(&paths).unwrap();
-        assert_eq!(l.resolve(&un("a.service")).unwrap().fragment, Some(etc.join("a.service")));
+        assert_eq!(
+            l.resolve(&un("a.service")).unwrap().fragment,
+            Some(etc.join("a.service"))
+        );
         let b = l.resolve(&un("b.service")).unwrap();
         assert!(b.masked && b.fragment.is_none());
         assert!(l.resolve(&un("c.service")).unwrap().masked);
@@ -670,7 +680,11 @@ mod tests {
         let etc = t.path().join("etc/systemd/system");
         let lib = t.path().join("lib/systemd/system");
         write(&lib.join("real.service"), "[Service]\n");
-        symlink("/lib/systemd/system/real.service", etc.join("alias.service")).unwrap();
+        symlink(
+            "/lib/systemd/system/real.service",
+            etc.join("alias.service"),
+        )
+        .unwrap();
         symlink("real.service", lib.join("bad.socket")).unwrap();
         write(&lib.join("getty@.service"), "[Service]\n");
         let l = UnitLookup::scan(&paths).unwrap();
@@ -751,9 +765,17 @@ mod tests {
         write(&lib.join("getty@.service.d/10-t.conf"), "");
         write(&lib.join("getty@tty2.service.d/20-i.conf"), "");
         fs::create_dir_all(lib.join("getty@.service.wants")).unwrap();
-        symlink("/lib/systemd/system/helper@.service", lib.join("getty@.service.wants/helper@.service")).unwrap();
+        symlink(
+            "/lib/systemd/system/helper@.service",
+            lib.join("getty@.service.wants/helper@.service"),
+        )
+        .unwrap();
         fs::create_dir_all(lib.join("multi-user.target.wants")).unwrap();
-        symlink("/lib/systemd/system/getty@.service", lib.join("multi-user.target.wants/getty@tty1.service")).unwrap();
+        symlink(
+            "/lib/systemd/system/getty@.service",
+            lib.join("multi-user.target.wants/getty@tty1.service"),
+        )
+        .unwrap();
         symlink("/x", lib.join("multi-user.target.wants/not a unit")).unwrap();
         let l = UnitLookup::scan(&paths).unwrap();
         let g = l.resolve(&un("getty@tty2.service")).unwrap();
@@ -768,7 +790,10 @@ mod tests {
     #[test]
     fn unit_path_env() {
         let p = LookupPaths::from_unit_path(Scope::System, Path::new("/"), "/a:/b:");
-        assert_eq!(p.search_path[..2], [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(
+            p.search_path[..2],
+            [PathBuf::from("/a"), PathBuf::from("/b")]
+        );
         assert_eq!(p.search_path.len(), 2 + SYSTEM_UNIT_PATH.len());
         let p = LookupPaths::from_unit_path(Scope::System, Path::new("/"), "/a");
         assert_eq!(p.search_path, [PathBuf::from("/a")]);
@@ -780,8 +805,15 @@ mod tests {
         let etc = t.path().join("etc/systemd/system");
         let lib = t.path().join("lib/systemd/system");
         write(&lib.join("x.service"), "[Service]\n");
-        symlink("../../../../../../lib/systemd/system/x.service", etc.join("y.service")).unwrap();
+        symlink(
+            "../../../../../../lib/systemd/system/x.service",
+            etc.join("y.service"),
+        )
+        .unwrap();
         let l = UnitLookup::scan(&paths).unwrap();
-        assert_eq!(l.resolve(&un("y.service")).unwrap().fragment, Some(lib.join("x.service")));
+        assert_eq!(
+            l.resolve(&un("y.service")).unwrap().fragment,
+            Some(lib.join("x.service"))
+        );
     }
 }

@@ -57,7 +57,8 @@ impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.diagnostics.iter().all(|d| !d.is_error())
             && self.units.iter().all(|u| {
-                u.unit.load_state == LoadState::Loaded && u.diagnostics.iter().all(|d| !d.is_error())
+                u.unit.load_state == LoadState::Loaded
+                    && u.diagnostics.iter().all(|d| !d.is_error())
             })
     }
 
@@ -93,7 +94,10 @@ struct Target {
     name: UnitName,
 }
 
-fn collect_targets(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Result<Vec<Target>, VerifyError> {
+fn collect_targets(
+    paths: &[PathBuf],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<Target>, VerifyError> {
     let mut targets = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| VerifyError::Read {
@@ -120,10 +124,15 @@ fn collect_targets(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Resu
                 }
             }
         } else {
-            let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            let file = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
             match UnitName::new(file) {
                 Ok(name) => targets.push(Target {
-                    dir: path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                    dir: path
+                        .parent()
+                        .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
                     name,
                 }),
                 Err(e) => diagnostics.push(Diagnostic::error(

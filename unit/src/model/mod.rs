@@ -1,6 +1,251 @@
-//! The typed unit model.
+//! The typed unit model: what a unit file means once systemd 248 has read it.
+//!
+//! A [`Unit`] holds the `[Unit]` and `[Install]` sections, the exec, kill and
+//! resource-control settings shared by several unit types, and the type-specific section in
+//! [`UnitKind`]. Every setting has a static directive table (name → parser); the loader
+//! ([`crate::load`]) dispatches each `Key=value` through them, and
+//! [`directive_names`] lists them (the coverage table in `docs/directives.md` is checked
+//! against it by a test).
 
 pub mod cgroup;
 pub mod directive;
 pub mod exec;
+pub mod exec_command;
+pub mod install;
 pub mod kill;
+pub mod service;
+pub mod unit_section;
+
+use std::path::PathBuf;
+
+use keel_core::unit_name::{UnitName, UnitType};
+use serde::Serialize;
+
+use cgroup::CGroupSettings;
+use directive::Directive;
+use exec::ExecSettings;
+use install::InstallSection;
+use kill::KillSettings;
+use service::ServiceSettings;
+use unit_section::UnitSection;
+
+/// How far loading a unit got (systemd's `UnitLoadState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadState {
+    /// Parsed and valid.
+    Loaded,
+    /// No fragment was found.
+    NotFound,
+    /// A setting was invalid in a way that makes the unit unusable (`ENOEXEC`).
+    BadSetting,
+    /// The fragment could not be read or lexed.
+    Error,
+    /// Masked (symlink to `/dev/null`, or an empty file).
+    Masked,
+}
+
+impl LoadState {
+    /// As systemd prints it (`loaded`, `not-found`, `bad-setting`, `error`, `masked`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Loaded => "loaded",
+            Self::NotFound => "not-found",
+            Self::BadSetting => "bad-setting",
+            Self::Error => "error",
+            Self::Masked => "masked",
+        }
+    }
+}
+
+/// The type-specific part of a unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "settings", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum UnitKind {
+    /// `.service`: `[Service]`.
+    Service(Box<ServiceSettings>),
+    /// Any type whose own section keel does not model yet: its keys are still checked
+    /// against the exec/kill/cgroup tables where systemd has them.
+    Other(UnitType),
+}
+
+/// A loaded unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Unit {
+    /// The name it was loaded as.
+    pub name: UnitName,
+    /// Every name (the primary first, then aliases).
+    pub names: Vec<UnitName>,
+    /// How loading went.
+    pub load_state: LoadState,
+    /// The main unit file, if any.
+    pub fragment_path: Option<PathBuf>,
+    /// The drop-ins applied, in order.
+    pub dropin_paths: Vec<PathBuf>,
+    /// `[Unit]`.
+    pub unit: UnitSection,
+    /// `[Install]`.
+    pub install: InstallSection,
+    /// Execution settings (services, sockets, mounts, swaps).
+    pub exec: Option<ExecSettings>,
+    /// Kill settings (services, sockets, mounts, swaps, scopes).
+    pub kill: Option<KillSettings>,
+    /// Resource control (services, sockets, mounts, swaps, scopes, slices).
+    pub cgroup: Option<CGroupSettings>,
+    /// The type-specific section.
+    pub kind: UnitKind,
+}
+
+/// Which shared setting groups a unit type has, as in 248's unit vtables.
+pub(crate) fn contexts(t: UnitType) -> (bool, bool, bool) {
+    use UnitType::*;
+    match t {
+        Service | Socket | Mount | Swap => (true, true, true),
+        Scope => (false, true, true),
+        Slice => (false, false, true),
+        _ => (false, false, false),
+    }
+}
+
+/// The name of the type-specific section of a unit type (`Service` for `.service`).
+pub fn section_name(t: UnitType) -> &'static str {
+    match t {
+        UnitType::Service => "Service",
+        UnitType::Socket => "Socket",
+        UnitType::Target => "Target",
+        UnitType::Device => "Device",
+        UnitType::Mount => "Mount",
+        UnitType::Automount => "Automount",
+        UnitType::Swap => "Swap",
+        UnitType::Timer => "Timer",
+        UnitType::Path => "Path",
+        UnitType::Slice => "Slice",
+        UnitType::Scope => "Scope",
+    }
+}
+
+impl Unit {
+    /// An empty unit of `name`'s type with systemd 248's defaults.
+    pub fn new(name: UnitName) -> Unit {
+        let t = name.unit_type();
+        let (e, k, c) = contexts(t);
+        let kind = match t {
+            UnitType::Service => UnitKind::Service(Box::default()),
+            other => UnitKind::Other(other),
+        };
+        let mut unit = UnitSection::default();
+        if matches!(t, UnitType::Device | UnitType::Scope | UnitType::Slice) {
+            unit.ignore_on_isolate = true;
+        }
+        Unit {
+            names: vec![name.clone()],
+            name,
+            load_state: LoadState::NotFound,
+            fragment_path: None,
+            dropin_paths: Vec::new(),
+            unit,
+            install: InstallSection::default(),
+            exec: e.then(ExecSettings::default),
+            kill: k.then(KillSettings::default),
+            cgroup: c.then(CGroupSettings::default),
+            kind,
+        }
+    }
+
+    /// The service settings, for a service.
+    pub fn service(&self) -> Option<&ServiceSettings> {
+        match &self.kind {
+            UnitKind::Service(s) => Some(s),
+            UnitKind::Other(_) => None,
+        }
+    }
+}
+
+fn names_of<T>(
+    table: &'static [Directive<T>],
+) -> impl Iterator<Item = (&'static str, directive::Support)> {
+    table.iter().map(|d| (d.name, d.support))
+}
+
+/// Every `(section, key, support)` keel knows, in table order; conditions and asserts are
+/// listed once each.
+pub fn directive_names() -> Vec<(&'static str, &'static str, directive::Support)> {
+    let mut out = Vec::new();
+    for (n, s) in names_of(unit_section::UNIT_DIRECTIVES) {
+        out.push(("Unit", n, s));
+    }
+    for n in CONDITION_KEYS {
+        out.push(("Unit", *n, directive::Support::Parsed));
+    }
+    for (n, s) in names_of(install::INSTALL_DIRECTIVES) {
+        out.push(("Install", n, s));
+    }
+    for (n, s) in names_of(service::SERVICE_DIRECTIVES)
+        .chain(names_of(exec::EXEC_DIRECTIVES))
+        .chain(names_of(kill::KILL_DIRECTIVES))
+        .chain(names_of(cgroup::CGROUP_DIRECTIVES))
+    {
+        out.push(("Service", n, s));
+    }
+    out
+}
+
+/// Every `Condition…=` and `Assert…=` key of 248.
+pub const CONDITION_KEYS: &[&str] = &[
+    "ConditionArchitecture",
+    "ConditionVirtualization",
+    "ConditionHost",
+    "ConditionKernelCommandLine",
+    "ConditionKernelVersion",
+    "ConditionSecurity",
+    "ConditionCapability",
+    "ConditionACPower",
+    "ConditionNeedsUpdate",
+    "ConditionFirstBoot",
+    "ConditionPathExists",
+    "ConditionPathExistsGlob",
+    "ConditionPathIsDirectory",
+    "ConditionPathIsSymbolicLink",
+    "ConditionPathIsMountPoint",
+    "ConditionPathIsReadWrite",
+    "ConditionPathIsEncrypted",
+    "ConditionDirectoryNotEmpty",
+    "ConditionFileNotEmpty",
+    "ConditionFileIsExecutable",
+    "ConditionUser",
+    "ConditionGroup",
+    "ConditionControlGroupController",
+    "ConditionCPUs",
+    "ConditionMemory",
+    "ConditionEnvironment",
+    "ConditionNull",
+    "AssertArchitecture",
+    "AssertVirtualization",
+    "AssertHost",
+    "AssertKernelCommandLine",
+    "AssertKernelVersion",
+    "AssertSecurity",
+    "AssertCapability",
+    "AssertACPower",
+    "AssertNeedsUpdate",
+    "AssertFirstBoot",
+    "AssertPathExists",
+    "AssertPathExistsGlob",
+    "AssertPathIsDirectory",
+    "AssertPathIsSymbolicLink",
+    "AssertPathIsMountPoint",
+    "AssertPathIsReadWrite",
+    "AssertPathIsEncrypted",
+    "AssertDirectoryNotEmpty",
+    "AssertFileNotEmpty",
+    "AssertFileIsExecutable",
+    "AssertUser",
+    "AssertGroup",
+    "AssertControlGroupController",
+    "AssertCPUs",
+    "AssertMemory",
+    "AssertEnvironment",
+    "AssertNull",
+];

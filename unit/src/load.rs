@@ -1,0 +1,469 @@
+//! Loading units as systemd 248's `unit_load_fragment` + `config_parse` do: the fragment,
+//! then every drop-in, each `Key=value` dispatched through the directive tables of its
+//! section, then the load-time fix-ups and checks (`service_add_extras`, `service_verify`).
+//!
+//! Problems never abort loading other units and never panic: an ignorable one becomes a
+//! warning with file, line and column; a fatal one (systemd's `ENOEXEC`) stops reading the
+//! unit and gives it the state [`LoadState::BadSetting`], as in systemd.
+
+use std::path::{Path, PathBuf};
+
+use keel_core::specifier::SpecifierContext;
+use keel_core::unit_name::{UnitName, UnitType};
+
+use crate::diag::Diagnostic;
+use crate::lex::{Item, lex};
+use crate::lookup::{LookupError, UnitLookup};
+use crate::model::directive::{Directive, ParseCtx, SettingError, find};
+use crate::model::exec_command::{DEFAULT_PATH, ExecCommand, ExecFlags};
+use crate::model::unit_section::{Dependency, apply_condition};
+use crate::model::{
+    LoadState, Unit, UnitKind, cgroup, exec, install, kill, section_name, service, unit_section,
+};
+
+/// A unit and what loading it said.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoadedUnit {
+    /// The unit (check [`Unit::load_state`]).
+    pub unit: Unit,
+    /// Every warning and error, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loading could not even start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// Resolving the unit's files failed.
+    #[error("cannot look up unit files")]
+    Lookup(#[from] LookupError),
+}
+
+/// Loads units from one search path.
+#[derive(Debug, Clone)]
+pub struct UnitLoader {
+    lookup: UnitLookup,
+    specifiers: SpecifierContext,
+}
+
+/// The section an assignment is in, as far as dispatch is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sect {
+    None,
+    Unit,
+    Install,
+    Type,
+    Ignored,
+}
+
+/// Reads one file's assignments into `unit`. Returns `Err(())` after a fatal error (already
+/// recorded in `diags`).
+fn apply_file(
+    unit: &mut Unit,
+    text: &[u8],
+    path: Option<&Path>,
+    specifiers: &SpecifierContext,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(), LoadState> {
+    let lexed = match lex(text, path) {
+        Ok(l) => l,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                path,
+                e.line(),
+                format!("Failed to parse file: {e}"),
+            ));
+            return Err(LoadState::Error);
+        }
+    };
+    diags.extend(lexed.diagnostics);
+    let name = unit.name.clone();
+    let type_section = section_name(name.unit_type());
+    let mut sect = Sect::None;
+    let mut sect_name = String::new();
+    for item in lexed.items {
+        match item {
+            Item::Section(s) => {
+                sect_name = s.name.into_owned();
+                sect = match sect_name.as_str() {
+                    "Unit" => Sect::Unit,
+                    "Install" => Sect::Install,
+                    n if n == type_section => Sect::Type,
+                    n if n.starts_with("X-") => Sect::Ignored,
+                    n => {
+                        diags.push(Diagnostic::warning(
+                            path,
+                            s.line,
+                            format!("Unknown section '{n}'. Ignoring."),
+                        ));
+                        Sect::Ignored
+                    }
+                };
+            }
+            Item::Assignment(a) => {
+                let key: &str = &a.key;
+                let value: &str = &a.value;
+                if sect == Sect::Ignored {
+                    continue;
+                }
+                if sect == Sect::None {
+                    diags.push(Diagnostic::warning(
+                        path,
+                        a.line,
+                        "Assignment outside of section. Ignoring.",
+                    ));
+                    continue;
+                }
+                let mut ctx = ParseCtx::new(&name, specifiers, key);
+                let r = dispatch(unit, sect, key, value, &mut ctx);
+                for w in ctx.warnings {
+                    diags.push(Diagnostic::warning(path, a.line, w).at_column(a.value_column));
+                }
+                match r {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) if e.is_fatal() => {
+                        diags.push(
+                            Diagnostic::error(path, a.line, e.to_string())
+                                .at_column(a.value_column),
+                        );
+                        return Err(LoadState::BadSetting);
+                    }
+                    Some(Err(e)) => {
+                        diags.push(
+                            Diagnostic::warning(path, a.line, e.to_string())
+                                .at_column(a.value_column),
+                        );
+                    }
+                    None if key.starts_with("X-") => {}
+                    None => diags.push(
+                        Diagnostic::warning(
+                            path,
+                            a.line,
+                            format!("Unknown key name '{key}' in section '{sect_name}', ignoring."),
+                        )
+                        .at_column(a.key_column),
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn try_table<T>(
+    table: &'static [Directive<T>],
+    target: &mut T,
+    key: &str,
+    value: &str,
+    ctx: &mut ParseCtx<'_>,
+) -> Option<Result<(), SettingError>> {
+    find(table, key).map(|d| (d.apply)(target, ctx, value))
+}
+
+/// Applies one assignment; `None` when the key is unknown in that section.
+fn dispatch(
+    unit: &mut Unit,
+    sect: Sect,
+    key: &str,
+    value: &str,
+    ctx: &mut ParseCtx<'_>,
+) -> Option<Result<(), SettingError>> {
+    match sect {
+        Sect::Unit => try_table(
+            unit_section::UNIT_DIRECTIVES,
+            &mut unit.unit,
+            key,
+            value,
+            ctx,
+        )
+        .or_else(|| apply_condition(&mut unit.unit, ctx, key, value)),
+        Sect::Install => try_table(
+            install::INSTALL_DIRECTIVES,
+            &mut unit.install,
+            key,
+            value,
+            ctx,
+        ),
+        Sect::Type => {
+            let own = match &mut unit.kind {
+                UnitKind::Service(s) => {
+                    let r = try_table(service::SERVICE_DIRECTIVES, &mut **s, key, value, ctx);
+                    // `[Service]` compatibility keys that set `[Unit]` settings.
+                    for (k, v) in std::mem::take(&mut s.unit_compat) {
+                        let mut c = ParseCtx::new(ctx.unit, ctx.specifiers, k);
+                        let r2 =
+                            try_table(unit_section::UNIT_DIRECTIVES, &mut unit.unit, k, &v, &mut c);
+                        ctx.warnings.append(&mut c.warnings);
+                        if let Some(Err(e)) = r2 {
+                            return Some(Err(e));
+                        }
+                    }
+                    r
+                }
+                UnitKind::Other(_) => None,
+            };
+            own.or_else(|| {
+                unit.exec
+                    .as_mut()
+                    .and_then(|e| try_table(exec::EXEC_DIRECTIVES, e, key, value, ctx))
+            })
+            .or_else(|| {
+                unit.kill
+                    .as_mut()
+                    .and_then(|k| try_table(kill::KILL_DIRECTIVES, k, key, value, ctx))
+            })
+            .or_else(|| {
+                unit.cgroup
+                    .as_mut()
+                    .and_then(|c| try_table(cgroup::CGROUP_DIRECTIVES, c, key, value, ctx))
+            })
+        }
+        Sect::None | Sect::Ignored => None,
+    }
+}
+
+/// Resolves plain program names of `list` in [`DEFAULT_PATH`] under `root`, as 248 does
+/// when it reads the unit; an unresolvable one is fatal unless `-` is given.
+fn resolve_programs(
+    list: &mut Vec<ExecCommand>,
+    root: &Path,
+    key: &str,
+    fragment: Option<&Path>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(), LoadState> {
+    let mut i = 0;
+    while i < list.len() {
+        let c = &mut list[i];
+        if c.needs_lookup() {
+            let found = DEFAULT_PATH.iter().find_map(|dir| {
+                let full = format!("{dir}/{}", c.path);
+                let host = root.join(full.trim_start_matches('/'));
+                std::fs::symlink_metadata(&host).is_ok().then_some(full)
+            });
+            match found {
+                Some(full) => c.path = full,
+                None => {
+                    let ignore = c.flags.contains(ExecFlags::IGNORE_FAILURE);
+                    let msg = format!(
+                        "{key}: Executable \"{}\" not found in path \"{}\"{}",
+                        c.path,
+                        DEFAULT_PATH.join(":"),
+                        if ignore { ", ignoring" } else { "" }
+                    );
+                    if ignore {
+                        diags.push(Diagnostic::warning(fragment, 0, msg));
+                        list.remove(i);
+                        continue;
+                    }
+                    diags.push(Diagnostic::error(fragment, 0, msg));
+                    return Err(LoadState::BadSetting);
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The load-time fix-ups and checks after all files are read.
+fn finish(unit: &mut Unit, root: &Path, diags: &mut Vec<Diagnostic>) -> Result<(), LoadState> {
+    let fragment = unit.fragment_path.clone();
+    let frag = fragment.as_deref();
+    let success_action = unit.unit.success_action;
+    let pam = unit.exec.as_ref().is_some_and(|e| e.pam_name.is_some());
+    let kill_ok = unit.kill.as_ref().is_none_or(|k| {
+        matches!(
+            k.kill_mode,
+            kill::KillMode::ControlGroup | kill::KillMode::Mixed
+        )
+    });
+    if let UnitKind::Service(s) = &mut unit.kind {
+        let keys = [
+            "ExecCondition",
+            "ExecStartPre",
+            "ExecStart",
+            "ExecStartPost",
+            "ExecReload",
+            "ExecStop",
+            "ExecStopPost",
+        ];
+        for (list, key) in s.commands.iter_mut().zip(keys) {
+            resolve_programs(list, root, key, frag, diags)?;
+        }
+        for w in s.verify(success_action, pam, kill_ok).map_err(|e| {
+            diags.push(Diagnostic::error(frag, 0, e));
+            LoadState::BadSetting
+        })? {
+            diags.push(Diagnostic::warning(frag, 0, w));
+        }
+        s.finish_load();
+        for sock in s.sockets.clone() {
+            unit.unit.dependencies.add(Dependency::Wants, sock.clone());
+            unit.unit.dependencies.add(Dependency::After, sock);
+        }
+    }
+    Ok(())
+}
+
+impl UnitLoader {
+    /// A loader over `lookup` with `specifiers` for `%` expansion.
+    pub fn new(lookup: UnitLookup, specifiers: SpecifierContext) -> Self {
+        Self { lookup, specifiers }
+    }
+
+    /// The name map this loader uses.
+    pub fn lookup(&self) -> &UnitLookup {
+        &self.lookup
+    }
+
+    /// The specifier values this loader uses.
+    pub fn specifiers(&self) -> &SpecifierContext {
+        &self.specifiers
+    }
+
+    /// Loads `name`: fragment (an instance falls back to its template), drop-ins,
+    /// `.wants/`/`.requires/`, then the load-time checks.
+    ///
+    /// # Errors
+    /// [`LoadError`] only when the files cannot be looked up; everything wrong *in* them is
+    /// in [`LoadedUnit::diagnostics`] and [`Unit::load_state`].
+    pub fn load(&self, name: &UnitName) -> Result<LoadedUnit, LoadError> {
+        let files = self.lookup.resolve(name)?;
+        let mut unit = Unit::new(name.clone());
+        let mut diags = files.diagnostics.clone();
+        unit.names = files.names.clone();
+        if !unit.names.contains(name) {
+            unit.names.insert(0, name.clone());
+        }
+        unit.fragment_path = files.fragment.clone();
+        if files.masked {
+            unit.load_state = LoadState::Masked;
+            return Ok(LoadedUnit {
+                unit,
+                diagnostics: diags,
+            });
+        }
+        let Some(fragment) = files.fragment.clone() else {
+            unit.load_state = LoadState::NotFound;
+            return Ok(LoadedUnit {
+                unit,
+                diagnostics: diags,
+            });
+        };
+        let text = match std::fs::read(&fragment) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    Some(&fragment),
+                    0,
+                    format!("Failed to read unit file: {e}"),
+                ));
+                unit.load_state = LoadState::Error;
+                return Ok(LoadedUnit {
+                    unit,
+                    diagnostics: diags,
+                });
+            }
+        };
+        if text.is_empty() {
+            unit.load_state = LoadState::Masked;
+            return Ok(LoadedUnit {
+                unit,
+                diagnostics: diags,
+            });
+        }
+        let mut state = apply_file(
+            &mut unit,
+            &text,
+            Some(&fragment),
+            &self.specifiers,
+            &mut diags,
+        );
+        for d in &files.dropins {
+            if state.is_err() {
+                break;
+            }
+            match std::fs::read(d) {
+                Ok(t) => {
+                    unit.dropin_paths.push(d.clone());
+                    state = apply_file(&mut unit, &t, Some(d), &self.specifiers, &mut diags);
+                }
+                Err(e) => diags.push(Diagnostic::warning(
+                    Some(d),
+                    0,
+                    format!("Failed to read drop-in, ignoring: {e}"),
+                )),
+            }
+        }
+        for w in &files.wants {
+            unit.unit.dependencies.add(Dependency::Wants, w.clone());
+        }
+        for r in &files.requires {
+            unit.unit.dependencies.add(Dependency::Requires, r.clone());
+        }
+        let root = self.lookup.paths().root.clone();
+        unit.load_state = match state.and_then(|()| finish(&mut unit, &root, &mut diags)) {
+            Ok(()) => LoadState::Loaded,
+            Err(s) => s,
+        };
+        Ok(LoadedUnit {
+            unit,
+            diagnostics: diags,
+        })
+    }
+}
+
+/// Parses one unit file's text as the fragment of `name`, without search paths, drop-ins or
+/// program lookup (for tools, fuzzing and benchmarks). The load-time checks run.
+///
+/// ```
+/// use keel_unit::load::parse_unit_text;
+/// use keel_unit::model::LoadState;
+///
+/// let name = "hello.service".parse()?;
+/// let text = b"[Unit]\nDescription=Hi %n\n[Service]\nExecStart=/bin/echo hi\nBogus=1\n";
+/// let loaded = parse_unit_text(&name, text, None, &Default::default());
+/// assert_eq!(loaded.unit.load_state, LoadState::Loaded);
+/// assert_eq!(loaded.unit.unit.description.as_deref(), Some("Hi hello.service"));
+/// assert_eq!(loaded.diagnostics[0].message, "Unknown key name 'Bogus' in section 'Service', ignoring.");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_unit_text(
+    name: &UnitName,
+    text: &[u8],
+    path: Option<&Path>,
+    specifiers: &SpecifierContext,
+) -> LoadedUnit {
+    let mut unit = Unit::new(name.clone());
+    unit.fragment_path = path.map(Path::to_path_buf);
+    let mut diags = Vec::new();
+    let state = apply_file(&mut unit, text, path, specifiers, &mut diags).and_then(|()| {
+        // Without a root to look programs up in, plain names stay as written.
+        let root = PathBuf::from("/nonexistent-root-for-parse-only");
+        if let UnitKind::Service(s) = &mut unit.kind {
+            for list in s.commands.iter_mut() {
+                for c in list.iter_mut() {
+                    if c.needs_lookup() {
+                        c.path = format!("/usr/bin/{}", c.path);
+                    }
+                }
+            }
+        }
+        finish(&mut unit, &root, &mut diags)
+    });
+    unit.load_state = match state {
+        Ok(()) => LoadState::Loaded,
+        Err(s) => s,
+    };
+    LoadedUnit {
+        unit,
+        diagnostics: diags,
+    }
+}
+
+/// Whether `name`'s type is one keel models a section for (others load as
+/// [`UnitKind::Other`]).
+pub fn has_typed_section(t: UnitType) -> bool {
+    matches!(t, UnitType::Service)
+}
