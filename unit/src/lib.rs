@@ -8,5 +8,6 @@ pub mod dump;
 pub mod lex;
 pub mod load;
 pub mod lookup;
+pub mod manager_conf;
 pub mod model;
 pub mod verify;

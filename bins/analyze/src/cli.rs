@@ -58,6 +58,13 @@ enum Command {
     },
     /// Print the unit search path.
     UnitPaths,
+    /// Print every setting keel knows, by section, with its support level (the coverage
+    /// table; `--markdown` prints `docs/directives.md`).
+    Directives {
+        /// Print the Markdown coverage table.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 fn scope(args: &Args) -> Scope {
@@ -169,6 +176,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Directives { markdown } => {
+            if *markdown {
+                print!("{}", keel_unit::model::coverage_markdown());
+            } else {
+                for (section, key, support) in keel_unit::model::directive_names() {
+                    println!("[{section}]{key} {support:?}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::UnitPaths => {
             let l = loader(&args)?;

@@ -15,7 +15,7 @@
 //! (keel-exec resolves them); every other value is fully typed here.
 
 mod creds;
-mod io;
+pub(crate) mod io;
 mod limits;
 mod paths;
 mod seccomp;

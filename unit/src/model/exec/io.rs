@@ -236,7 +236,7 @@ pub(super) fn apply_environment(
 }
 
 /// `strv_env_replace()`: replaces an assignment of the same name in place, or appends.
-fn env_replace(env: &mut Vec<String>, assignment: String) {
+pub(crate) fn env_replace(env: &mut Vec<String>, assignment: String) {
     let name = assignment.split('=').next().unwrap_or_default();
     if let Some(old) = env.iter_mut().find(|e| e.split('=').next() == Some(name)) {
         *old = assignment;

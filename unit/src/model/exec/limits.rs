@@ -55,6 +55,28 @@ impl Resource {
         Resource::Rttime,
     ];
 
+    /// The manager default's directive name (`DefaultLimitNOFILE`).
+    pub fn default_directive(self) -> &'static str {
+        match self {
+            Self::Cpu => "DefaultLimitCPU",
+            Self::Fsize => "DefaultLimitFSIZE",
+            Self::Data => "DefaultLimitDATA",
+            Self::Stack => "DefaultLimitSTACK",
+            Self::Core => "DefaultLimitCORE",
+            Self::Rss => "DefaultLimitRSS",
+            Self::Nproc => "DefaultLimitNPROC",
+            Self::Nofile => "DefaultLimitNOFILE",
+            Self::Memlock => "DefaultLimitMEMLOCK",
+            Self::As => "DefaultLimitAS",
+            Self::Locks => "DefaultLimitLOCKS",
+            Self::Sigpending => "DefaultLimitSIGPENDING",
+            Self::Msgqueue => "DefaultLimitMSGQUEUE",
+            Self::Nice => "DefaultLimitNICE",
+            Self::Rtprio => "DefaultLimitRTPRIO",
+            Self::Rttime => "DefaultLimitRTTIME",
+        }
+    }
+
     /// The directive name (`LimitNOFILE`).
     pub fn directive(self) -> &'static str {
         match self {

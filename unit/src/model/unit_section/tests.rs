@@ -20,6 +20,10 @@ fn apply(s: &mut UnitSection, key: &str, value: &str) -> (Result<(), SettingErro
     (r, ctx.warnings)
 }
 
+fn ok(r: (Result<(), SettingError>, Vec<String>)) {
+    assert_eq!(r.0, Ok(()));
+}
+
 fn names(s: &UnitSection, kind: Dependency) -> Vec<&str> {
     s.dependencies.of(kind).map(UnitName::as_str).collect()
 }
@@ -49,22 +53,22 @@ fn dependencies_with_specifiers() {
     );
     assert_eq!(names(&s, Dependency::Requires), ["c.service"]);
     // Aliases and obsolete spellings.
-    apply(&mut s, "BindTo", "d.service");
+    ok(apply(&mut s, "BindTo", "d.service"));
     assert_eq!(names(&s, Dependency::BindsTo), ["d.service"]);
     let (_, w) = apply(&mut s, "RequiresOverridable", "e.service");
     assert!(w[0].contains("is obsolete"));
     assert_eq!(names(&s, Dependency::Requires), ["c.service", "e.service"]);
     // Repeats are merged.
-    apply(&mut s, "Wants", "a.service");
+    ok(apply(&mut s, "Wants", "a.service"));
     assert_eq!(names(&s, Dependency::Wants).len(), 3);
 }
 
 #[test]
 fn conditions_prefixes_and_reset() {
     let mut s = UnitSection::default();
-    apply(&mut s, "ConditionPathExists", "|!/etc/%p");
-    apply(&mut s, "ConditionHost", "myhost");
-    apply(&mut s, "AssertUser", "root");
+    ok(apply(&mut s, "ConditionPathExists", "|!/etc/%p"));
+    ok(apply(&mut s, "ConditionHost", "myhost"));
+    ok(apply(&mut s, "AssertUser", "root"));
     assert_eq!(s.conditions.len(), 2);
     let c = &s.conditions[0];
     assert!(c.trigger && c.negate);
@@ -75,7 +79,7 @@ fn conditions_prefixes_and_reset() {
     assert!(r.is_err());
     assert_eq!(s.conditions.len(), 2);
     // An empty assignment drops every condition, not only that kind (248's quirk).
-    apply(&mut s, "ConditionHost", "");
+    ok(apply(&mut s, "ConditionHost", ""));
     assert!(s.conditions.is_empty());
     assert_eq!(s.asserts.len(), 1);
 }
@@ -96,12 +100,12 @@ fn documentation_and_scalars() {
             "Invalid URL, ignoring: http:"
         ]
     );
-    apply(&mut s, "Documentation", "");
+    ok(apply(&mut s, "Documentation", ""));
     assert!(s.documentation.is_empty());
 
-    apply(&mut s, "JobTimeoutSec", "0");
+    ok(apply(&mut s, "JobTimeoutSec", "0"));
     assert_eq!(s.job_timeout, Usec::INFINITY);
-    apply(&mut s, "JobTimeoutSec", "5min");
+    ok(apply(&mut s, "JobTimeoutSec", "5min"));
     assert_eq!(s.job_timeout, Usec::from_secs(300));
     let (r, _) = apply(&mut s, "JobTimeoutSec", "soon");
     assert_eq!(
@@ -112,7 +116,7 @@ fn documentation_and_scalars() {
     );
     assert_eq!(s.job_timeout, Usec::from_secs(300));
 
-    apply(&mut s, "FailureAction", "reboot-force");
+    ok(apply(&mut s, "FailureAction", "reboot-force"));
     assert_eq!(s.failure_action, EmergencyAction::RebootForce);
     let (r, _) = apply(&mut s, "SuccessAction", "explode");
     assert_eq!(
@@ -121,24 +125,24 @@ fn documentation_and_scalars() {
             "Failed to parse SuccessAction=, ignoring: explode"
         ))
     );
-    apply(&mut s, "FailureActionExitStatus", "7");
+    ok(apply(&mut s, "FailureActionExitStatus", "7"));
     assert_eq!(s.failure_action_exit_status, Some(7));
     assert!(apply(&mut s, "FailureActionExitStatus", "256").0.is_err());
-    apply(&mut s, "FailureActionExitStatus", "");
+    ok(apply(&mut s, "FailureActionExitStatus", ""));
     assert_eq!(s.failure_action_exit_status, None);
-    apply(&mut s, "OnFailureJobMode", "isolate");
+    ok(apply(&mut s, "OnFailureJobMode", "isolate"));
     assert_eq!(s.on_failure_job_mode, JobMode::Isolate);
-    apply(&mut s, "StartLimitBurst", "12");
-    apply(&mut s, "StartLimitIntervalSec", "1min");
+    ok(apply(&mut s, "StartLimitBurst", "12"));
+    ok(apply(&mut s, "StartLimitIntervalSec", "1min"));
     assert_eq!(
         (s.start_limit_burst, s.start_limit_interval),
         (12, Usec::from_secs(60))
     );
-    apply(&mut s, "DefaultDependencies", "no");
+    ok(apply(&mut s, "DefaultDependencies", "no"));
     assert!(!s.default_dependencies);
-    apply(&mut s, "RequiresMountsFor", "/var/lib/x /srv//y/ rel");
+    ok(apply(&mut s, "RequiresMountsFor", "/var/lib/x /srv//y/ rel"));
     assert_eq!(s.requires_mounts_for, ["/var/lib/x", "/srv/y"]);
-    apply(&mut s, "CollectMode", "inactive-or-failed");
+    ok(apply(&mut s, "CollectMode", "inactive-or-failed"));
     assert_eq!(s.collect_mode, CollectMode::InactiveOrFailed);
 }
 
