@@ -11,6 +11,7 @@
 //! - [`specifier`]: `%`-specifier expansion of unit files;
 //! - [`os_release`]: os-release and extension-release files and their compatibility rules;
 //! - [`env`]: environment files, variable names, `$VAR` substitution in command lines;
+//! - [`exit_status`]: systemd's exit status codes and names;
 //! - [`cmdline`]: the kernel command line (`root=`, `systemd.setenv=`, ...).
 //!
 //! Nothing here makes system calls; the few functions that read files say so and take an
@@ -37,6 +38,7 @@
 pub mod boolean;
 pub mod cmdline;
 pub mod env;
+pub mod exit_status;
 pub mod os_release;
 pub mod size;
 pub mod specifier;

@@ -17,6 +17,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::expect_used)] // test helpers: a failed setup step must abort the test loudly
 
+pub mod corpus;
+
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::geteuid;
 

@@ -95,7 +95,7 @@ fn dump_unit_section(out: &mut String, u: &Unit) {
     line(out, "IgnoreOnIsolate", yes_no(s.ignore_on_isolate));
 }
 
-fn dump_service(out: &mut String, s: &ServiceSettings, e: Option<&ExecSettings>) {
+fn dump_service(out: &mut String, s: &ServiceSettings, delegate: bool) {
     line(
         out,
         "PermissionsStartOnly",
@@ -115,7 +115,7 @@ fn dump_service(out: &mut String, s: &ServiceSettings, e: Option<&ExecSettings>)
         "NotifyAccess",
         s.notify_access.map_or("none", |n| n.as_str()),
     );
-    line(out, "OOMPolicy", s.oom_policy);
+    line(out, "OOMPolicy", s.effective_oom_policy(delegate));
     if let Some(p) = &s.pid_file {
         line(out, "PIDFile", p);
     }
@@ -132,7 +132,6 @@ fn dump_service(out: &mut String, s: &ServiceSettings, e: Option<&ExecSettings>)
     line(out, "TimeoutStopFailureMode", s.timeout_stop_failure_mode);
     line(out, "RuntimeMaxSec", span(s.runtime_max));
     line(out, "WatchdogSec", span(s.watchdog));
-    let _ = e;
 }
 
 fn dump_kill(out: &mut String, k: &KillSettings) {
@@ -247,7 +246,7 @@ pub fn dump(u: &Unit) -> String {
         return out;
     }
     if let UnitKind::Service(s) = &u.kind {
-        dump_service(&mut out, s, u.exec.as_ref());
+        dump_service(&mut out, s, u.cgroup.as_ref().is_some_and(|c| c.delegate));
         if let Some(k) = &u.kill {
             dump_kill(&mut out, k);
         }

@@ -6,7 +6,7 @@
 //! warning with file, line and column; a fatal one (systemd's `ENOEXEC`) stops reading the
 //! unit and gives it the state [`LoadState::BadSetting`], as in systemd.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use keel_core::specifier::SpecifierContext;
 use keel_core::unit_name::{UnitName, UnitType};
@@ -15,7 +15,6 @@ use crate::diag::Diagnostic;
 use crate::lex::{Item, lex};
 use crate::lookup::{LookupError, UnitLookup};
 use crate::model::directive::{Directive, ParseCtx, SettingError, find};
-use crate::model::exec_command::{DEFAULT_PATH, ExecCommand, ExecFlags};
 use crate::model::unit_section::{Dependency, apply_condition};
 use crate::model::{
     LoadState, Unit, UnitKind, cgroup, exec, install, kill, section_name, service, unit_section,
@@ -223,51 +222,72 @@ fn dispatch(
     }
 }
 
-/// Resolves plain program names of `list` in [`DEFAULT_PATH`] under `root`, as 248 does
-/// when it reads the unit; an unresolvable one is fatal unless `-` is given.
-fn resolve_programs(
-    list: &mut Vec<ExecCommand>,
-    root: &Path,
-    key: &str,
-    fragment: Option<&Path>,
-    diags: &mut Vec<Diagnostic>,
-) -> Result<(), LoadState> {
-    let mut i = 0;
-    while i < list.len() {
-        let c = &mut list[i];
-        if c.needs_lookup() {
-            let found = DEFAULT_PATH.iter().find_map(|dir| {
-                let full = format!("{dir}/{}", c.path);
-                let host = root.join(full.trim_start_matches('/'));
-                std::fs::symlink_metadata(&host).is_ok().then_some(full)
-            });
-            match found {
-                Some(full) => c.path = full,
-                None => {
-                    let ignore = c.flags.contains(ExecFlags::IGNORE_FAILURE);
-                    let msg = format!(
-                        "{key}: Executable \"{}\" not found in path \"{}\"{}",
-                        c.path,
-                        DEFAULT_PATH.join(":"),
-                        if ignore { ", ignoring" } else { "" }
-                    );
-                    if ignore {
-                        diags.push(Diagnostic::warning(fragment, 0, msg));
-                        list.remove(i);
-                        continue;
-                    }
-                    diags.push(Diagnostic::error(fragment, 0, msg));
-                    return Err(LoadState::BadSetting);
+/// The capability numbers `unit_patch_contexts` drops from the bounding set.
+const CAP_MKNOD: u32 = 27;
+const CAP_SYS_RAWIO: u32 = 17;
+const CAP_SYS_MODULE: u32 = 16;
+const CAP_SYSLOG: u32 = 34;
+const CAP_SYS_TIME: u32 = 25;
+const CAP_WAKE_ALARM: u32 = 35;
+
+/// 248's `unit_patch_contexts`: what settings imply for other settings.
+fn patch_contexts(unit: &mut Unit) {
+    let prefix = unit.name.prefix().to_owned();
+    if let Some(ec) = unit.exec.as_mut() {
+        let mut drop = |caps: &[u32]| {
+            for c in caps {
+                ec.capability_bounding_set.0 &= !(1u64 << c);
+            }
+        };
+        let (pd, pkm, pkl, pc) = (
+            ec.private_devices,
+            ec.protect_kernel_modules,
+            ec.protect_kernel_logs,
+            ec.protect_clock,
+        );
+        if pd {
+            drop(&[CAP_MKNOD, CAP_SYS_RAWIO]);
+        }
+        if pkm {
+            drop(&[CAP_SYS_MODULE]);
+        }
+        if pkl {
+            drop(&[CAP_SYSLOG]);
+        }
+        if pc {
+            drop(&[CAP_SYS_TIME, CAP_WAKE_ALARM]);
+        }
+        if ec.dynamic_user {
+            if ec.user.is_none() {
+                // `user_from_unit_name`: the prefix when it is a valid user name, else a
+                // hash-based `_du…` name (decided at run time by keel-exec).
+                if crate::model::exec::creds::valid_user_group_name_strict(&prefix) {
+                    ec.user = Some(prefix.clone());
                 }
             }
+            if ec.group.is_none() {
+                ec.group = ec.user.clone();
+            }
+            ec.private_tmp = true;
+            ec.remove_ipc = true;
+            ec.protect_system = crate::model::exec::ProtectSystem::Strict;
+            if ec.protect_home == crate::model::exec::ProtectHome::No {
+                ec.protect_home = crate::model::exec::ProtectHome::ReadOnly;
+            }
+            ec.no_new_privileges = true;
+            ec.restrict_suid_sgid = true;
         }
-        i += 1;
     }
-    Ok(())
+    if let (Some(ec), Some(cc)) = (unit.exec.as_ref(), unit.cgroup.as_mut()) {
+        if ec.private_devices && cc.device_policy == cgroup::DevicePolicy::Auto {
+            cc.device_policy = cgroup::DevicePolicy::Closed;
+        }
+    }
 }
 
 /// The load-time fix-ups and checks after all files are read.
-fn finish(unit: &mut Unit, root: &Path, diags: &mut Vec<Diagnostic>) -> Result<(), LoadState> {
+fn finish(unit: &mut Unit, diags: &mut Vec<Diagnostic>) -> Result<(), LoadState> {
+    patch_contexts(unit);
     let fragment = unit.fragment_path.clone();
     let frag = fragment.as_deref();
     let success_action = unit.unit.success_action;
@@ -278,26 +298,15 @@ fn finish(unit: &mut Unit, root: &Path, diags: &mut Vec<Diagnostic>) -> Result<(
             kill::KillMode::ControlGroup | kill::KillMode::Mixed
         )
     });
+    let delegate = unit.cgroup.as_ref().is_some_and(|c| c.delegate);
     if let UnitKind::Service(s) = &mut unit.kind {
-        let keys = [
-            "ExecCondition",
-            "ExecStartPre",
-            "ExecStart",
-            "ExecStartPost",
-            "ExecReload",
-            "ExecStop",
-            "ExecStopPost",
-        ];
-        for (list, key) in s.commands.iter_mut().zip(keys) {
-            resolve_programs(list, root, key, frag, diags)?;
-        }
         for w in s.verify(success_action, pam, kill_ok).map_err(|e| {
             diags.push(Diagnostic::error(frag, 0, e));
             LoadState::BadSetting
         })? {
             diags.push(Diagnostic::warning(frag, 0, w));
         }
-        s.finish_load();
+        s.finish_load(delegate);
         for sock in s.sockets.clone() {
             unit.unit.dependencies.add(Dependency::Wants, sock.clone());
             unit.unit.dependencies.add(Dependency::After, sock);
@@ -402,8 +411,7 @@ impl UnitLoader {
         for r in &files.requires {
             unit.unit.dependencies.add(Dependency::Requires, r.clone());
         }
-        let root = self.lookup.paths().root.clone();
-        unit.load_state = match state.and_then(|()| finish(&mut unit, &root, &mut diags)) {
+        unit.load_state = match state.and_then(|()| finish(&mut unit, &mut diags)) {
             Ok(()) => LoadState::Loaded,
             Err(s) => s,
         };
@@ -414,8 +422,8 @@ impl UnitLoader {
     }
 }
 
-/// Parses one unit file's text as the fragment of `name`, without search paths, drop-ins or
-/// program lookup (for tools, fuzzing and benchmarks). The load-time checks run.
+/// Parses one unit file's text as the fragment of `name`, without search paths or drop-ins
+/// (for tools, fuzzing and benchmarks). The load-time checks run.
 ///
 /// ```
 /// use keel_unit::load::parse_unit_text;
@@ -438,20 +446,8 @@ pub fn parse_unit_text(
     let mut unit = Unit::new(name.clone());
     unit.fragment_path = path.map(Path::to_path_buf);
     let mut diags = Vec::new();
-    let state = apply_file(&mut unit, text, path, specifiers, &mut diags).and_then(|()| {
-        // Without a root to look programs up in, plain names stay as written.
-        let root = PathBuf::from("/nonexistent-root-for-parse-only");
-        if let UnitKind::Service(s) = &mut unit.kind {
-            for list in s.commands.iter_mut() {
-                for c in list.iter_mut() {
-                    if c.needs_lookup() {
-                        c.path = format!("/usr/bin/{}", c.path);
-                    }
-                }
-            }
-        }
-        finish(&mut unit, &root, &mut diags)
-    });
+    let state = apply_file(&mut unit, text, path, specifiers, &mut diags)
+        .and_then(|()| finish(&mut unit, &mut diags));
     unit.load_state = match state {
         Ok(()) => LoadState::Loaded,
         Err(s) => s,

@@ -452,6 +452,17 @@ impl UnitLookup {
 
         // The primary name: an alias resolves to its target (instances keep their instance).
         let mut primary = name.clone();
+        if let (None, Some(inst), Some(tmpl)) =
+            (self.alias_of.get(name), name.instance(), name.template())
+        {
+            // An instance of an aliased template is that instance of the target template
+            // (`autovt@tty1.service` is `getty@tty1.service`).
+            if let Some(t) = self.alias_of.get(&tmpl) {
+                if let Ok(p) = t.with_instance(inst) {
+                    primary = p;
+                }
+            }
+        }
         if let Some(t) = self.alias_of.get(name) {
             primary = if t.is_template() {
                 name.instance()

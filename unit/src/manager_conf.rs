@@ -160,14 +160,20 @@ impl Default for ManagerConfig {
 
 /// `config_parse_environ` without specifiers (248): assignments, later ones replace
 /// earlier ones of the same name, empty resets.
-fn environ(list: &mut Vec<String>, ctx: &mut ParseCtx<'_>, value: &str) -> Result<(), SettingError> {
+fn environ(
+    list: &mut Vec<String>,
+    ctx: &mut ParseCtx<'_>,
+    value: &str,
+) -> Result<(), SettingError> {
     if value.is_empty() {
         list.clear();
         return Ok(());
     }
     for word in Words::new(value, ExtractFlags::CUNESCAPE | ExtractFlags::UNQUOTE) {
         let Ok(word) = word else {
-            return Err(SettingError::invalid(format!("Invalid syntax, ignoring: {value}")));
+            return Err(SettingError::invalid(format!(
+                "Invalid syntax, ignoring: {value}"
+            )));
         };
         if keel_core::env::env_assignment_is_valid(&word) {
             env_replace(list, word);
@@ -189,8 +195,9 @@ fn set_bool(field: &mut bool, v: &str) -> Result<(), SettingError> {
 }
 
 fn timeout_fix0(v: &str, key: &str) -> Result<Usec, SettingError> {
-    keel_core::time::parse_sec_fix_0(v)
-        .map_err(|_| SettingError::invalid(format!("Failed to parse {key}= parameter, ignoring: {v}")))
+    keel_core::time::parse_sec_fix_0(v).map_err(|_| {
+        SettingError::invalid(format!("Failed to parse {key}= parameter, ignoring: {v}"))
+    })
 }
 
 const fn d(name: &'static str, apply: ApplyFn<ManagerConfig>) -> Directive<ManagerConfig> {
@@ -223,7 +230,11 @@ pub(crate) static MANAGER_DIRECTIVES: &[Directive<ManagerConfig>] = &[
             Err(_) => {
                 let n: u8 = unsigned(v)
                     .filter(|n| (1..=63).contains(n))
-                    .ok_or_else(|| SettingError::invalid(format!("Failed to parse CrashChangeVT= setting, ignoring: {v}")))?;
+                    .ok_or_else(|| {
+                        SettingError::invalid(format!(
+                            "Failed to parse CrashChangeVT= setting, ignoring: {v}"
+                        ))
+                    })?;
                 s.crash_change_vt = Some(n);
             }
         }
@@ -244,7 +255,10 @@ pub(crate) static MANAGER_DIRECTIVES: &[Directive<ManagerConfig>] = &[
         Ok(())
     }),
     d("JoinControllers", |_, ctx, _| {
-        ctx.warn(format!("Support for option {}= has been removed and it is ignored", ctx.key));
+        ctx.warn(format!(
+            "Support for option {}= has been removed and it is ignored",
+            ctx.key
+        ));
         Ok(())
     }),
     d("RuntimeWatchdogSec", |s, _, v| {
@@ -289,7 +303,9 @@ pub(crate) static MANAGER_DIRECTIVES: &[Directive<ManagerConfig>] = &[
             return Ok(());
         }
         s.default_timeout_abort = Some(parse_sec(v).map_err(|_| {
-            SettingError::invalid(format!("Invalid DefaultTimeoutAbortSec= setting, ignoring: {v}"))
+            SettingError::invalid(format!(
+                "Invalid DefaultTimeoutAbortSec= setting, ignoring: {v}"
+            ))
         })?);
         Ok(())
     }),
@@ -307,12 +323,18 @@ pub(crate) static MANAGER_DIRECTIVES: &[Directive<ManagerConfig>] = &[
     }),
     d("DefaultStartLimitBurst", |s, _, v| {
         s.default_start_limit_burst = unsigned(v).ok_or_else(|| {
-            SettingError::invalid(format!("Failed to parse unsigned integer value, ignoring: {v}"))
+            SettingError::invalid(format!(
+                "Failed to parse unsigned integer value, ignoring: {v}"
+            ))
         })?;
         Ok(())
     }),
-    d("DefaultEnvironment", |s, c, v| environ(&mut s.default_environment, c, v)),
-    d("ManagerEnvironment", |s, c, v| environ(&mut s.manager_environment, c, v)),
+    d("DefaultEnvironment", |s, c, v| {
+        environ(&mut s.default_environment, c, v)
+    }),
+    d("ManagerEnvironment", |s, c, v| {
+        environ(&mut s.manager_environment, c, v)
+    }),
     d("DefaultOOMPolicy", |s, _, v| {
         s.default_oom_policy = parse_choice(v, "Failed to parse OOM policy")?;
         Ok(())
@@ -325,18 +347,46 @@ const DELEGATED: &[(&str, Delegate, &str)] = &[
     ("CPUAffinity", Delegate::ManagerExec, "CPUAffinity"),
     ("NUMAPolicy", Delegate::ManagerExec, "NUMAPolicy"),
     ("NUMAMask", Delegate::ManagerExec, "NUMAMask"),
-    ("CapabilityBoundingSet", Delegate::ManagerExec, "CapabilityBoundingSet"),
+    (
+        "CapabilityBoundingSet",
+        Delegate::ManagerExec,
+        "CapabilityBoundingSet",
+    ),
     ("NoNewPrivileges", Delegate::ManagerExec, "NoNewPrivileges"),
-    ("SystemCallArchitectures", Delegate::ManagerExec, "SystemCallArchitectures"),
+    (
+        "SystemCallArchitectures",
+        Delegate::ManagerExec,
+        "SystemCallArchitectures",
+    ),
     ("TimerSlackNSec", Delegate::ManagerExec, "TimerSlackNSec"),
-    ("DefaultStandardOutput", Delegate::UnitExec, "StandardOutput"),
+    (
+        "DefaultStandardOutput",
+        Delegate::UnitExec,
+        "StandardOutput",
+    ),
     ("DefaultStandardError", Delegate::UnitExec, "StandardError"),
-    ("DefaultCPUAccounting", Delegate::UnitCgroup, "CPUAccounting"),
+    (
+        "DefaultCPUAccounting",
+        Delegate::UnitCgroup,
+        "CPUAccounting",
+    ),
     ("DefaultIOAccounting", Delegate::UnitCgroup, "IOAccounting"),
     ("DefaultIPAccounting", Delegate::UnitCgroup, "IPAccounting"),
-    ("DefaultBlockIOAccounting", Delegate::UnitCgroup, "BlockIOAccounting"),
-    ("DefaultMemoryAccounting", Delegate::UnitCgroup, "MemoryAccounting"),
-    ("DefaultTasksAccounting", Delegate::UnitCgroup, "TasksAccounting"),
+    (
+        "DefaultBlockIOAccounting",
+        Delegate::UnitCgroup,
+        "BlockIOAccounting",
+    ),
+    (
+        "DefaultMemoryAccounting",
+        Delegate::UnitCgroup,
+        "MemoryAccounting",
+    ),
+    (
+        "DefaultTasksAccounting",
+        Delegate::UnitCgroup,
+        "TasksAccounting",
+    ),
     ("DefaultTasksMax", Delegate::UnitCgroup, "TasksMax"),
 ];
 
@@ -351,7 +401,11 @@ enum Delegate {
 pub fn manager_directive_names() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = MANAGER_DIRECTIVES.iter().map(|d| d.name).collect();
     v.extend(DELEGATED.iter().map(|(k, _, _)| *k));
-    v.extend(crate::model::exec::Resource::ALL.iter().map(|r| r.default_directive()));
+    v.extend(
+        crate::model::exec::Resource::ALL
+            .iter()
+            .map(|r| r.default_directive()),
+    );
     v
 }
 
@@ -368,23 +422,34 @@ pub struct LoadedManagerConfig {
 }
 
 impl ManagerConfig {
-    fn apply(&mut self, key: &str, value: &str, ctx: &mut ParseCtx<'_>) -> Option<Result<(), SettingError>> {
+    fn apply(
+        &mut self,
+        key: &str,
+        value: &str,
+        ctx: &mut ParseCtx<'_>,
+    ) -> Option<Result<(), SettingError>> {
         if let Some(d) = find(MANAGER_DIRECTIVES, key) {
             return Some((d.apply)(self, ctx, value));
         }
         if let Some((_, which, unit_key)) = DELEGATED.iter().find(|(k, _, _)| *k == key) {
             let mut c = ParseCtx::new(ctx.unit, ctx.specifiers, unit_key);
             let r = match which {
-                Delegate::ManagerExec => find(EXEC_DIRECTIVES, unit_key).map(|d| (d.apply)(&mut self.manager_exec, &mut c, value)),
-                Delegate::UnitExec => find(EXEC_DIRECTIVES, unit_key).map(|d| (d.apply)(&mut self.unit_exec_defaults, &mut c, value)),
-                Delegate::UnitCgroup => find(CGROUP_DIRECTIVES, unit_key).map(|d| (d.apply)(&mut self.unit_cgroup_defaults, &mut c, value)),
+                Delegate::ManagerExec => find(EXEC_DIRECTIVES, unit_key)
+                    .map(|d| (d.apply)(&mut self.manager_exec, &mut c, value)),
+                Delegate::UnitExec => find(EXEC_DIRECTIVES, unit_key)
+                    .map(|d| (d.apply)(&mut self.unit_exec_defaults, &mut c, value)),
+                Delegate::UnitCgroup => find(CGROUP_DIRECTIVES, unit_key)
+                    .map(|d| (d.apply)(&mut self.unit_cgroup_defaults, &mut c, value)),
             };
             ctx.warnings.append(&mut c.warnings);
             return r;
         }
-        let unit_key = key.strip_prefix("Default").filter(|k| k.starts_with("Limit"))?;
+        let unit_key = key
+            .strip_prefix("Default")
+            .filter(|k| k.starts_with("Limit"))?;
         let mut c = ParseCtx::new(ctx.unit, ctx.specifiers, unit_key);
-        let r = find(EXEC_DIRECTIVES, unit_key).map(|d| (d.apply)(&mut self.unit_exec_defaults, &mut c, value));
+        let r = find(EXEC_DIRECTIVES, unit_key)
+            .map(|d| (d.apply)(&mut self.unit_exec_defaults, &mut c, value));
         ctx.warnings.append(&mut c.warnings);
         r
     }
@@ -395,7 +460,11 @@ impl ManagerConfig {
         let lexed = match lex(text, path) {
             Ok(l) => l,
             Err(e) => {
-                diags.push(Diagnostic::warning(path, e.line(), format!("Failed to parse file, ignoring: {e}")));
+                diags.push(Diagnostic::warning(
+                    path,
+                    e.line(),
+                    format!("Failed to parse file, ignoring: {e}"),
+                ));
                 return;
             }
         };
@@ -408,19 +477,29 @@ impl ManagerConfig {
             match item {
                 Item::Section(s) => {
                     if s.name != "Manager" && !s.name.starts_with("X-") {
-                        diags.push(Diagnostic::warning(path, s.line, format!("Unknown section '{}'. Ignoring.", s.name)));
+                        diags.push(Diagnostic::warning(
+                            path,
+                            s.line,
+                            format!("Unknown section '{}'. Ignoring.", s.name),
+                        ));
                     }
                     section = Some(s.name.into_owned());
                 }
                 Item::Assignment(a) => {
                     let Some(sect) = section.as_deref() else {
-                        diags.push(Diagnostic::warning(path, a.line, "Assignment outside of section. Ignoring."));
+                        diags.push(Diagnostic::warning(
+                            path,
+                            a.line,
+                            "Assignment outside of section. Ignoring.",
+                        ));
                         continue;
                     };
                     if sect != "Manager" {
                         continue;
                     }
-                    let Some(unit) = placeholder.as_ref() else { continue };
+                    let Some(unit) = placeholder.as_ref() else {
+                        continue;
+                    };
                     let mut ctx = ParseCtx::new(unit, &spec, &a.key);
                     let r = self.apply(&a.key, &a.value, &mut ctx);
                     for w in ctx.warnings {
@@ -428,11 +507,21 @@ impl ManagerConfig {
                     }
                     match r {
                         Some(Ok(())) => {}
-                        Some(Err(e)) => diags.push(Diagnostic::warning(path, a.line, e.to_string()).at_column(a.value_column)),
+                        Some(Err(e)) => diags.push(
+                            Diagnostic::warning(path, a.line, e.to_string())
+                                .at_column(a.value_column),
+                        ),
                         None if a.key.starts_with("X-") => {}
                         None => diags.push(
-                            Diagnostic::warning(path, a.line, format!("Unknown key name '{}' in section 'Manager', ignoring.", a.key))
-                                .at_column(a.key_column),
+                            Diagnostic::warning(
+                                path,
+                                a.line,
+                                format!(
+                                    "Unknown key name '{}' in section 'Manager', ignoring.",
+                                    a.key
+                                ),
+                            )
+                            .at_column(a.key_column),
                         ),
                     }
                 }
@@ -461,10 +550,19 @@ impl ManagerConfig {
         if main.exists() {
             paths.push(main);
         }
-        let mut dropins: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
-        for dir in ["etc/systemd", "run/systemd", "usr/local/lib/systemd", "usr/lib/systemd", "lib/systemd"] {
+        let mut dropins: std::collections::BTreeMap<String, PathBuf> =
+            std::collections::BTreeMap::new();
+        for dir in [
+            "etc/systemd",
+            "run/systemd",
+            "usr/local/lib/systemd",
+            "usr/lib/systemd",
+            "lib/systemd",
+        ] {
             let d = root.join(dir).join(format!("{name}.conf.d"));
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let f = e.file_name().to_string_lossy().into_owned();
                 if f.ends_with(".conf") {
@@ -479,10 +577,18 @@ impl ManagerConfig {
                     config.parse_text(&text, Some(&p), &mut diagnostics);
                     files.push(p);
                 }
-                Err(e) => diagnostics.push(Diagnostic::warning(Some(&p), 0, format!("Failed to read, ignoring: {e}"))),
+                Err(e) => diagnostics.push(Diagnostic::warning(
+                    Some(&p),
+                    0,
+                    format!("Failed to read, ignoring: {e}"),
+                )),
             }
         }
-        LoadedManagerConfig { config, files, diagnostics }
+        LoadedManagerConfig {
+            config,
+            files,
+            diagnostics,
+        }
     }
 
     /// The manager's process environment after `ManagerEnvironment=`: `base` (the

@@ -32,7 +32,10 @@ fn manager_environment_semantics() {
     let (c2, _) = parse("[Manager]\nManagerEnvironment=A=1\nManagerEnvironment=\n");
     assert!(c2.manager_environment.is_empty());
     // Applied last, overriding what the kernel passed.
-    let base = vec![("A".to_string(), "kernel".to_string()), ("Z".into(), "z".into())];
+    let base = vec![
+        ("A".to_string(), "kernel".to_string()),
+        ("Z".into(), "z".into()),
+    ];
     let env = c.manager_process_environment(&base);
     assert_eq!(env[0], ("A".into(), "3".into()));
     assert!(env.contains(&("B".into(), "two words".into())));
@@ -62,7 +65,10 @@ fn typed_settings_and_unknown_keys() {
     assert_eq!(c.crash_change_vt, Some(5));
     assert_eq!(c.runtime_watchdog, Usec::from_secs(20));
     assert!(c.log_level.is_some());
-    assert_eq!(c.unit_exec_defaults.standard_output.as_str(), "journal+console");
+    assert_eq!(
+        c.unit_exec_defaults.standard_output.as_str(),
+        "journal+console"
+    );
     assert!(!c.unit_exec_defaults.limits.is_empty());
     assert!(c.unit_cgroup_defaults.tasks_max.is_some());
     let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
@@ -83,18 +89,37 @@ fn dropins_in_order_with_masking() -> std::io::Result<()> {
         std::fs::create_dir_all(p.parent().unwrap_or(root.path()))?;
         std::fs::write(p, t)
     };
-    w("etc/systemd/system.conf", "[Manager]\nDefaultRestartSec=1s\nManagerEnvironment=A=main\n")?;
-    w("usr/lib/systemd/system.conf.d/10-a.conf", "[Manager]\nDefaultRestartSec=2s\n")?;
-    w("usr/lib/systemd/system.conf.d/20-b.conf", "[Manager]\nManagerEnvironment=A=usr\n")?;
+    w(
+        "etc/systemd/system.conf",
+        "[Manager]\nDefaultRestartSec=1s\nManagerEnvironment=A=main\n",
+    )?;
+    w(
+        "usr/lib/systemd/system.conf.d/10-a.conf",
+        "[Manager]\nDefaultRestartSec=2s\n",
+    )?;
+    w(
+        "usr/lib/systemd/system.conf.d/20-b.conf",
+        "[Manager]\nManagerEnvironment=A=usr\n",
+    )?;
     // Masks the /usr/lib file of the same name.
-    w("etc/systemd/system.conf.d/20-b.conf", "[Manager]\nManagerEnvironment=A=etc B=1\n")?;
-    w("run/systemd/system.conf.d/30-c.conf", "[Manager]\nBogus=1\n")?;
+    w(
+        "etc/systemd/system.conf.d/20-b.conf",
+        "[Manager]\nManagerEnvironment=A=etc B=1\n",
+    )?;
+    w(
+        "run/systemd/system.conf.d/30-c.conf",
+        "[Manager]\nBogus=1\n",
+    )?;
     let l = ManagerConfig::load(root.path(), Scope::System);
     assert_eq!(l.config.default_restart, Usec::from_secs(2));
     assert_eq!(l.config.manager_environment, ["A=etc", "B=1"]);
     assert_eq!(l.files.len(), 4);
     assert!(l.files[2].starts_with(root.path().join("etc")));
     assert_eq!(l.diagnostics.len(), 1);
-    assert!(l.diagnostics[0].to_string().contains("30-c.conf:2: Unknown key name 'Bogus'"));
+    assert!(
+        l.diagnostics[0]
+            .to_string()
+            .contains("30-c.conf:2: Unknown key name 'Bogus'")
+    );
     Ok(())
 }

@@ -14,7 +14,7 @@
 //! `@group` references in `SystemCallFilter=`/`SystemCallLog=` are kept unexpanded
 //! (keel-exec resolves them); every other value is fully typed here.
 
-mod creds;
+pub(crate) mod creds;
 pub(crate) mod io;
 mod limits;
 mod paths;

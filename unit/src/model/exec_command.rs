@@ -56,7 +56,7 @@ impl ExecFlags {
 #[non_exhaustive]
 pub struct ExecCommand {
     /// The program: an absolute, simplified path, or a plain file name that is looked up in
-    /// systemd's fixed [`DEFAULT_PATH`] when the unit is loaded.
+    /// systemd's fixed [`DEFAULT_PATH`] when the command is executed (spec §8.4).
     pub path: String,
     /// The arguments, `argv[0]` first (the path as written unless `@` gave another).
     pub argv: Vec<String>,

@@ -136,7 +136,15 @@ impl Unit {
             other => UnitKind::Other(other),
         };
         let mut unit = UnitSection::default();
-        if matches!(t, UnitType::Device | UnitType::Scope | UnitType::Slice) {
+        if matches!(
+            t,
+            UnitType::Device
+                | UnitType::Scope
+                | UnitType::Slice
+                | UnitType::Mount
+                | UnitType::Automount
+                | UnitType::Swap
+        ) {
             unit.ignore_on_isolate = true;
         }
         Unit {
@@ -208,7 +216,10 @@ pub fn coverage_markdown() -> String {
     sections.dedup();
     for section in sections {
         let keys: Vec<_> = names.iter().filter(|(s, _, _)| *s == section).collect();
-        let enforced = keys.iter().filter(|(_, _, k)| *k == directive::Support::Enforced).count();
+        let enforced = keys
+            .iter()
+            .filter(|(_, _, k)| *k == directive::Support::Enforced)
+            .count();
         let _ = write!(
             out,
             "\n## [{section}]\n\n{} settings, {enforced} enforced.\n\n| Setting | Support |\n|---|---|\n",

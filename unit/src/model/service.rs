@@ -177,8 +177,9 @@ pub struct ServiceSettings {
     pub usb_function_descriptors: Option<String>,
     /// `USBFunctionStrings=`
     pub usb_function_strings: Option<String>,
-    /// `OOMPolicy=` (default: the manager's `DefaultOOMPolicy=`, stop)
-    pub oom_policy: OomPolicy,
+    /// `OOMPolicy=`; `None` until set: then `continue` for units with `Delegate=yes`, else
+    /// the manager's `DefaultOOMPolicy=` (stop).
+    pub oom_policy: Option<OomPolicy>,
     /// Compatibility keys of `[Service]` that set `[Unit]` settings (`StartLimitInterval=`,
     /// `StartLimitBurst=`, `StartLimitAction=`, `FailureAction=`, `RebootArgument=`): kept
     /// here in order and applied to the `[Unit]` section by the loader.
@@ -216,7 +217,7 @@ impl Default for ServiceSettings {
             restart_force_exit_status: ExitStatusSet::default(),
             usb_function_descriptors: None,
             usb_function_strings: None,
-            oom_policy: OomPolicy::Stop,
+            oom_policy: None,
             unit_compat: Vec::new(),
         }
     }
@@ -234,9 +235,21 @@ impl ServiceSettings {
         })
     }
 
-    /// Fills in what 248 decides at load time: the type, the oneshot start timeout, and
-    /// `NotifyAccess=main` for notify services, watchdogs and fd stores.
-    pub fn finish_load(&mut self) {
+    /// The OOM policy after load-time defaulting: `continue` for delegated units, else the
+    /// manager default (stop).
+    pub fn effective_oom_policy(&self, delegate: bool) -> OomPolicy {
+        self.oom_policy.unwrap_or(if delegate {
+            OomPolicy::Continue
+        } else {
+            OomPolicy::Stop
+        })
+    }
+
+    /// Fills in what 248 decides at load time: the type, the oneshot start timeout,
+    /// `NotifyAccess=main` for notify services, watchdogs and fd stores, and the OOM policy
+    /// (`delegate`: whether the unit has `Delegate=yes`).
+    pub fn finish_load(&mut self, delegate: bool) {
+        self.oom_policy = Some(self.effective_oom_policy(delegate));
         let t = self.effective_type();
         self.service_type = Some(t);
         if t == ServiceType::Oneshot && !self.timeout_start_set {
@@ -322,17 +335,15 @@ fn exit_status_set(
                 "Invalid syntax, ignoring: {value}"
             )));
         };
-        if let Ok(n) = word.parse::<i64>() {
-            match u8::try_from(n) {
-                Ok(n) => {
-                    set.status.insert(n);
-                }
-                Err(_) => ctx.warn(format!("Value {word} is outside range 0-255, ignoring")),
-            }
+        if let Some(n) = keel_core::exit_status::exit_status_from_string(&word) {
+            set.status.insert(n);
         } else if let Some(sig) = Signal::parse(&word) {
             set.signal.insert(sig.as_raw());
         } else {
-            ctx.warn(format!("Failed to parse {}=, ignoring: {word}", ctx.key));
+            ctx.warn(format!(
+                "Failed to parse {}={word}, ignoring: Invalid argument",
+                ctx.key
+            ));
         }
     }
     Ok(())
@@ -592,7 +603,7 @@ pub(crate) static SERVICE_DIRECTIVES: &[Directive<ServiceSettings>] = &[
         Ok(())
     }),
     d("OOMPolicy", |s, _, v| {
-        s.oom_policy = parse_choice(v, "Failed to parse OOM policy")?;
+        s.oom_policy = Some(parse_choice(v, "Failed to parse OOM policy")?);
         Ok(())
     }),
 ];

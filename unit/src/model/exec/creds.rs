@@ -207,7 +207,7 @@ pub fn valid_user_group_name_relaxed(u: &str) -> bool {
 }
 
 /// The strict (POSIX-ish) rule: `[a-zA-Z_][a-zA-Z0-9_-]*$?`, at most 31 bytes.
-fn valid_user_group_name_strict(u: &str) -> bool {
+pub(crate) fn valid_user_group_name_strict(u: &str) -> bool {
     let body = u.strip_suffix('$').unwrap_or(u);
     let mut chars = body.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')

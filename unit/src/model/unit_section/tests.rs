@@ -140,7 +140,11 @@ fn documentation_and_scalars() {
     );
     ok(apply(&mut s, "DefaultDependencies", "no"));
     assert!(!s.default_dependencies);
-    ok(apply(&mut s, "RequiresMountsFor", "/var/lib/x /srv//y/ rel"));
+    ok(apply(
+        &mut s,
+        "RequiresMountsFor",
+        "/var/lib/x /srv//y/ rel",
+    ));
     assert_eq!(s.requires_mounts_for, ["/var/lib/x", "/srv/y"]);
     ok(apply(&mut s, "CollectMode", "inactive-or-failed"));
     assert_eq!(s.collect_mode, CollectMode::InactiveOrFailed);
