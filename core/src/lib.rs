@@ -34,6 +34,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
 
 pub mod boolean;
 pub mod cmdline;

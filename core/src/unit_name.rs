@@ -11,8 +11,19 @@ pub const UNIT_NAME_MAX: usize = 256;
 /// The characters allowed in a unit name's prefix and instance (besides `@`).
 const VALID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\";
 
+/// `VALID_CHARS` as a lookup table.
+const VALID_TABLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < VALID_CHARS.len() {
+        t[VALID_CHARS[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn valid_char(c: u8) -> bool {
-    VALID_CHARS.contains(&c)
+    VALID_TABLE[usize::from(c)]
 }
 
 /// The types of unit systemd knows.
@@ -173,23 +184,66 @@ fn check(n: &str) -> Result<(Shape, UnitType, Option<usize>, usize), &'static st
 /// assert!(UnitName::new("foo").is_err());
 /// # Ok::<(), keel_core::unit_name::UnitNameError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct UnitName(String);
+#[derive(Clone)]
+pub struct UnitName(String, Parts);
+
+/// The validated structure of a name, computed once.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    shape: Shape,
+    ty: UnitType,
+    at: Option<usize>,
+    dot: usize,
+}
+
+impl PartialEq for UnitName {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for UnitName {}
+
+impl PartialOrd for UnitName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for UnitName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl std::hash::Hash for UnitName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl serde::Serialize for UnitName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl UnitName {
     /// Validates `name` as systemd's `unit_name_is_valid(name, UNIT_NAME_ANY)`.
     pub fn new(name: &str) -> Result<UnitName, UnitNameError> {
-        check(name).map_err(|reason| UnitNameError::Invalid {
-            name: name.to_owned(),
-            reason,
-        })?;
-        Ok(UnitName(name.to_owned()))
+        Self::from_string(name.to_owned())
+    }
+
+    fn from_string(name: String) -> Result<UnitName, UnitNameError> {
+        match check(&name) {
+            Ok((shape, ty, at, dot)) => Ok(UnitName(name, Parts { shape, ty, at, dot })),
+            Err(reason) => Err(UnitNameError::Invalid { name, reason }),
+        }
     }
 
     fn parts(&self) -> (Shape, UnitType, Option<usize>, usize) {
-        // Always valid by construction.
-        check(&self.0).unwrap_or((Shape::Plain, UnitType::Service, None, self.0.len()))
+        let p = self.1;
+        (p.shape, p.ty, p.at, p.dot)
     }
 
     /// The name as a string.
@@ -236,7 +290,9 @@ impl UnitName {
         match self.parts() {
             (Shape::Plain, ..) => None,
             (Shape::Template, ..) => Some(self.clone()),
-            (Shape::Instance, ty, _, _) => Some(UnitName(format!("{}@.{}", self.prefix(), ty))),
+            (Shape::Instance, ty, _, _) => {
+                UnitName::from_string(format!("{}@.{}", self.prefix(), ty)).ok()
+            }
         }
     }
 
@@ -256,7 +312,10 @@ impl UnitName {
     /// A name of another type with the same prefix and instance (`foo.socket` →
     /// `foo.service`).
     pub fn with_type(&self, ty: UnitType) -> UnitName {
-        UnitName(format!("{}.{}", self.without_suffix(), ty))
+        let name = format!("{}.{}", self.without_suffix(), ty);
+        let mut p = self.1;
+        p.ty = ty;
+        UnitName(name, p)
     }
 }
 
@@ -432,7 +491,7 @@ pub fn unescape_path(s: &str) -> Result<String, UnitNameError> {
 /// The unit name of type `ty` for `path` (`/home/x` → `home-x.mount`), as systemd's
 /// `unit_name_from_path`.
 pub fn from_path(path: &str, ty: UnitType) -> Result<UnitName, UnitNameError> {
-    UnitName::new(&format!("{}.{}", escape_path(path)?, ty))
+    UnitName::from_string(format!("{}.{}", escape_path(path)?, ty))
 }
 
 /// The path a unit name stands for (`home-x.mount` → `/home/x`), as systemd's

@@ -180,6 +180,31 @@ fn extract(
         }
     };
 
+    // Fast path: a word without quotes or backslashes is a plain slice of the input.
+    if end.is_none() {
+        let special = |c: u8| {
+            is_sep(c) || (c == b'\\' && !retain_escape) || ((c == b'\'' || c == b'"') && quoting)
+        };
+        let j = bytes[i..]
+            .iter()
+            .position(|&c| special(c))
+            .map_or(bytes.len(), |p| i + p);
+        if j == bytes.len() || is_sep(bytes[j]) {
+            let word = input[i..j].to_owned();
+            *cursor = if j == bytes.len() {
+                None
+            } else if dont_coalesce {
+                Some(&input[if retain_seps { j } else { j + 1 }..])
+            } else if retain_seps {
+                Some(&input[j..])
+            } else {
+                let k = bytes[j..].iter().position(|&c| !is_sep(c)).map(|p| j + p);
+                k.map(|k| &input[k..])
+            };
+            return Ok(Some(word));
+        }
+    }
+
     let end = match end {
         Some(e) => e,
         None => {

@@ -14,7 +14,7 @@ use keel_core::unit_name::{UnitName, UnitType};
 use crate::diag::Diagnostic;
 use crate::lex::{Item, lex};
 use crate::lookup::{LookupError, UnitLookup};
-use crate::model::directive::{Directive, ParseCtx, SettingError, find};
+use crate::model::directive::{Index, ParseCtx, SettingError};
 use crate::model::unit_section::{Dependency, apply_condition};
 use crate::model::{
     LoadState, Unit, UnitKind, cgroup, exec, install, kill, section_name, service, unit_section,
@@ -150,14 +150,21 @@ fn apply_file(
     Ok(())
 }
 
+static UNIT_INDEX: Index<unit_section::UnitSection> = Index::new(unit_section::UNIT_DIRECTIVES);
+static INSTALL_INDEX: Index<install::InstallSection> = Index::new(install::INSTALL_DIRECTIVES);
+static SERVICE_INDEX: Index<service::ServiceSettings> = Index::new(service::SERVICE_DIRECTIVES);
+static EXEC_INDEX: Index<exec::ExecSettings> = Index::new(exec::EXEC_DIRECTIVES);
+static KILL_INDEX: Index<kill::KillSettings> = Index::new(kill::KILL_DIRECTIVES);
+static CGROUP_INDEX: Index<cgroup::CGroupSettings> = Index::new(cgroup::CGROUP_DIRECTIVES);
+
 fn try_table<T>(
-    table: &'static [Directive<T>],
+    table: &'static Index<T>,
     target: &mut T,
     key: &str,
     value: &str,
     ctx: &mut ParseCtx<'_>,
 ) -> Option<Result<(), SettingError>> {
-    find(table, key).map(|d| (d.apply)(target, ctx, value))
+    table.get(key).map(|d| (d.apply)(target, ctx, value))
 }
 
 /// Applies one assignment; `None` when the key is unknown in that section.
@@ -169,30 +176,17 @@ fn dispatch(
     ctx: &mut ParseCtx<'_>,
 ) -> Option<Result<(), SettingError>> {
     match sect {
-        Sect::Unit => try_table(
-            unit_section::UNIT_DIRECTIVES,
-            &mut unit.unit,
-            key,
-            value,
-            ctx,
-        )
-        .or_else(|| apply_condition(&mut unit.unit, ctx, key, value)),
-        Sect::Install => try_table(
-            install::INSTALL_DIRECTIVES,
-            &mut unit.install,
-            key,
-            value,
-            ctx,
-        ),
+        Sect::Unit => try_table(&UNIT_INDEX, &mut unit.unit, key, value, ctx)
+            .or_else(|| apply_condition(&mut unit.unit, ctx, key, value)),
+        Sect::Install => try_table(&INSTALL_INDEX, &mut unit.install, key, value, ctx),
         Sect::Type => {
             let own = match &mut unit.kind {
                 UnitKind::Service(s) => {
-                    let r = try_table(service::SERVICE_DIRECTIVES, &mut **s, key, value, ctx);
+                    let r = try_table(&SERVICE_INDEX, &mut **s, key, value, ctx);
                     // `[Service]` compatibility keys that set `[Unit]` settings.
                     for (k, v) in std::mem::take(&mut s.unit_compat) {
                         let mut c = ParseCtx::new(ctx.unit, ctx.specifiers, k);
-                        let r2 =
-                            try_table(unit_section::UNIT_DIRECTIVES, &mut unit.unit, k, &v, &mut c);
+                        let r2 = try_table(&UNIT_INDEX, &mut unit.unit, k, &v, &mut c);
                         ctx.warnings.append(&mut c.warnings);
                         if let Some(Err(e)) = r2 {
                             return Some(Err(e));
@@ -205,17 +199,17 @@ fn dispatch(
             own.or_else(|| {
                 unit.exec
                     .as_mut()
-                    .and_then(|e| try_table(exec::EXEC_DIRECTIVES, e, key, value, ctx))
+                    .and_then(|e| try_table(&EXEC_INDEX, e, key, value, ctx))
             })
             .or_else(|| {
                 unit.kill
                     .as_mut()
-                    .and_then(|k| try_table(kill::KILL_DIRECTIVES, k, key, value, ctx))
+                    .and_then(|k| try_table(&KILL_INDEX, k, key, value, ctx))
             })
             .or_else(|| {
                 unit.cgroup
                     .as_mut()
-                    .and_then(|c| try_table(cgroup::CGROUP_DIRECTIVES, c, key, value, ctx))
+                    .and_then(|c| try_table(&CGROUP_INDEX, c, key, value, ctx))
             })
         }
         Sect::None | Sect::Ignored => None,

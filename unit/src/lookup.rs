@@ -16,7 +16,6 @@
 //! root, and `..` never leaves it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -233,7 +232,9 @@ pub struct UnitLookup {
     /// alias name -> target name.
     alias_of: BTreeMap<UnitName, UnitName>,
     /// Every `X.d`, `X.wants`, `X.requires` directory found (host paths).
-    aux_dirs: BTreeSet<PathBuf>,
+    /// Every `X.d`, `X.wants`, `X.requires` directory name → bit mask of the indexes (in
+    /// `dirs`) of the search directories that have it.
+    aux_dirs: std::collections::HashMap<String, u128>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -319,7 +320,7 @@ impl UnitLookup {
             ids: BTreeMap::new(),
             aliases: BTreeMap::new(),
             alias_of: BTreeMap::new(),
-            aux_dirs: BTreeSet::new(),
+            aux_dirs: std::collections::HashMap::new(),
             diagnostics: Vec::new(),
         };
         for sp in &paths.search_path {
@@ -333,23 +334,35 @@ impl UnitLookup {
             if me.dirs.contains(&dir) {
                 continue;
             }
+            if me.dirs.len() >= 128 {
+                break;
+            }
             me.dirs.push(dir.clone());
-            let mut entries: Vec<(String, PathBuf)> = rd
+            // The entry type comes with the directory listing (no stat per entry).
+            let mut entries: Vec<(String, PathBuf, Option<fs::FileType>)> = rd
                 .flatten()
-                .filter_map(|e| e.file_name().into_string().ok().map(|n| (n, e.path())))
+                .filter_map(|e| {
+                    let t = e.file_type().ok();
+                    e.file_name().into_string().ok().map(|n| (n, e.path(), t))
+                })
                 .collect();
-            entries.sort();
-            for (fname, path) in entries {
-                me.scan_entry(&fname, &path);
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (fname, path, ftype) in entries {
+                me.scan_entry(&fname, &path, ftype);
             }
         }
         Ok(me)
     }
 
-    fn scan_entry(&mut self, fname: &str, path: &Path) {
+    fn scan_entry(&mut self, fname: &str, path: &Path, ftype: Option<fs::FileType>) {
         for suffix in [".d", ".wants", ".requires"] {
-            if fname.ends_with(suffix) && path.is_dir() {
-                self.aux_dirs.insert(path.to_path_buf());
+            let is_dir = match ftype {
+                Some(t) if !t.is_symlink() => t.is_dir(),
+                _ => path.is_dir(),
+            };
+            if fname.ends_with(suffix) && is_dir {
+                let bit = 1u128 << (self.dirs.len() - 1);
+                *self.aux_dirs.entry(fname.to_owned()).or_default() |= bit;
                 return;
             }
         }
@@ -359,11 +372,16 @@ impl UnitLookup {
         if self.ids.contains_key(&name) {
             return;
         }
-        let Ok(meta) = fs::symlink_metadata(path) else {
-            return;
+        let ftype = match ftype {
+            Some(t) => t,
+            None => match fs::symlink_metadata(path) {
+                Ok(m) => m.file_type(),
+                Err(_) => return,
+            },
         };
-        if !meta.file_type().is_symlink() {
-            if meta.is_file() {
+        if !ftype.is_symlink() {
+            if ftype.is_file() {
+                // An empty file masks the unit; the loader sees that when it reads it.
                 self.ids.insert(name, Entry::Fragment(path.to_path_buf()));
             }
             return;
@@ -380,7 +398,14 @@ impl UnitLookup {
             self.ids.insert(name, Entry::Masked);
             return;
         }
-        if !fin.is_file() {
+        let Ok(fin_meta) = fs::metadata(&fin) else {
+            return;
+        };
+        if !fin_meta.is_file() {
+            return;
+        }
+        if fin_meta.len() == 0 {
+            self.ids.insert(name, Entry::Masked);
             return;
         }
         if first == fname {
@@ -436,7 +461,8 @@ impl UnitLookup {
         }
         let fragment = match entry {
             Some(Entry::Fragment(p)) => {
-                if fs::metadata(&p).map(|m| m.len() == 0).unwrap_or(false) {
+                // An empty file masks the unit, like a symlink to /dev/null.
+                if fs::metadata(&p).is_ok_and(|m| m.len() == 0) {
                     masked = true;
                     None
                 } else {
@@ -520,46 +546,40 @@ impl UnitLookup {
     /// search directory: the name, its template, its dash prefixes; then the type-level dir.
     fn find_dirs(&self, names: &[UnitName], suffix: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
+        let mut key = String::new();
+        let mut candidates = Vec::new();
         for n in names {
-            for dir in &self.dirs {
-                self.find_dirs_for(dir, n.as_str(), suffix, &mut out);
+            candidates.clear();
+            dir_candidates(n, &mut candidates);
+            for idx in 0..self.dirs.len() {
+                for c in &candidates {
+                    key.clear();
+                    key.push_str(c);
+                    key.push_str(suffix);
+                    self.push_if_exists(idx, &key, &mut out);
+                }
             }
         }
         if let Some(n) = names.first() {
-            for dir in &self.dirs {
-                let p = dir.join(format!("{}{suffix}", n.unit_type().as_str()));
-                if self.aux_dirs.contains(&p) && !out.contains(&p) {
-                    out.push(p);
-                }
+            for idx in 0..self.dirs.len() {
+                key.clear();
+                key.push_str(n.unit_type().as_str());
+                key.push_str(suffix);
+                self.push_if_exists(idx, &key, &mut out);
             }
         }
         out
     }
 
-    fn find_dirs_for(&self, dir: &Path, name: &str, suffix: &str, out: &mut Vec<PathBuf>) {
-        let p = dir.join(format!("{name}{suffix}"));
-        if self.aux_dirs.contains(&p) && !out.contains(&p) {
-            out.push(p);
-        }
-        let Ok(n) = UnitName::new(name) else {
-            return;
-        };
-        if n.is_instance() {
-            if let Some(t) = n.template() {
-                self.find_dirs_for(dir, t.as_str(), suffix, out);
-            }
-        }
-        // dash prefixes: a-b-c.service -> a-b-.service -> a-.service
-        let prefix = n.prefix();
-        let ext = &name[name.rfind('.').unwrap_or(name.len())..];
-        let mut head = prefix;
-        if head.ends_with('-') {
-            head = &head[..head.len() - 1];
-        }
-        if let Some(dash) = head.rfind('-') {
-            let candidate = format!("{}{ext}", &head[..=dash]);
-            if candidate != name {
-                self.find_dirs_for(dir, &candidate, suffix, out);
+    fn push_if_exists(&self, idx: usize, key: &str, out: &mut Vec<PathBuf>) {
+        if self
+            .aux_dirs
+            .get(key)
+            .is_some_and(|m| m & (1u128 << idx) != 0)
+        {
+            let p = self.dirs[idx].join(key);
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
     }
@@ -614,8 +634,34 @@ impl UnitLookup {
 
 /// `conf_files_list`: every `*.conf` of `dirs`, sorted by file name; for equal names the
 /// first directory wins.
+/// The names whose `X.d/` (etc.) directories apply to `n`, most specific first, as 248's
+/// `unit_file_find_dirs`: the name, its template (for an instance), then the dash prefixes
+/// (`a-b-c.service` → `a-b-.service` → `a-.service`), each recursively.
+fn dir_candidates(n: &UnitName, out: &mut Vec<String>) {
+    let name = n.as_str();
+    if !out.iter().any(|c| c == name) {
+        out.push(name.to_owned());
+    }
+    if n.is_instance() {
+        if let Some(t) = n.template() {
+            dir_candidates(&t, out);
+        }
+    }
+    let prefix = n.prefix();
+    let ext = &name[name.rfind('.').unwrap_or(name.len())..];
+    let head = prefix.strip_suffix('-').unwrap_or(prefix);
+    if let Some(dash) = head.rfind('-') {
+        let candidate = format!("{}{ext}", &head[..=dash]);
+        if candidate != name {
+            if let Ok(c) = UnitName::new(&candidate) {
+                dir_candidates(&c, out);
+            }
+        }
+    }
+}
+
 fn collect_confs(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
     for d in dirs {
         let Ok(rd) = fs::read_dir(d) else { continue };
         for e in rd.flatten() {
@@ -625,17 +671,17 @@ fn collect_confs(dirs: &[PathBuf]) -> Vec<PathBuf> {
             if !n.ends_with(".conf") {
                 continue;
             }
-            let p = e.path();
-            // a drop-in masked by a symlink to /dev/null is skipped (but still shadows)
-            by_name.entry(n).or_insert(p);
+            // A drop-in masked by a symlink to /dev/null is skipped (but still shadows).
+            let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
+            by_name.entry(n).or_insert((e.path(), is_link));
         }
     }
     by_name
         .into_values()
-        .filter(|p| {
-            fs::read_link(p).map_or(true, |t| t != Path::new(DEV_NULL))
-                && p.extension() == Some(OsStr::new("conf"))
+        .filter(|(p, is_link)| {
+            !is_link || fs::read_link(p).map_or(true, |t| t != Path::new(DEV_NULL))
         })
+        .map(|(p, _)| p)
         .collect()
 }
 

@@ -161,7 +161,14 @@ fn every_corpus_unit_and_conf_loads_without_errors() {
     let mut confs = 0;
     for dir in ["etc/systemd", "usr/lib/systemd", "lib/systemd"] {
         for entry in walk(&root.join(dir)) {
-            if entry.extension().is_some_and(|e| e == "conf") {
+            // systemd's own configuration files: `etc/systemd/NAME.conf` and the drop-ins in
+            // `NAME.conf.d/` directories (not e.g. `resolv.conf`, which is no INI file).
+            let parent = entry.parent().unwrap_or(Path::new("/"));
+            let is_conf = entry.extension().is_some_and(|e| e == "conf")
+                && (parent == root.join("etc/systemd")
+                    || parent.extension().is_some_and(|e| e == "d")
+                        && parent.to_string_lossy().ends_with(".conf.d"));
+            if is_conf {
                 let text = std::fs::read(&entry).unwrap_or_else(|e| panic!("{e}"));
                 match keel_unit::lex::lex(&text, Some(&entry)) {
                     Ok(l) => {

@@ -42,9 +42,65 @@ impl<T> fmt::Debug for Directive<T> {
     }
 }
 
-/// Finds `key` in a directive table.
+/// Finds `key` in a directive table (a linear scan: for tables consulted on every key, see
+/// [`Index`]).
 pub(crate) fn find<T>(table: &'static [Directive<T>], key: &str) -> Option<&'static Directive<T>> {
     table.iter().find(|d| d.name == key)
+}
+
+/// FNV-1a: keys are short, trusted setting names, so a simple fast hash is right here.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A hash index over a static directive table, built on first use.
+#[derive(Debug)]
+pub(crate) struct Index<T: 'static> {
+    table: &'static [Directive<T>],
+    map: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, usize, std::hash::BuildHasherDefault<Fnv>>,
+    >,
+}
+
+impl<T> Index<T> {
+    /// An index over `table` (built lazily).
+    pub(crate) const fn new(table: &'static [Directive<T>]) -> Self {
+        Self {
+            table,
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The directive named `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&'static Directive<T>> {
+        let map = self.map.get_or_init(|| {
+            self.table
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, d)| (d.name, i))
+                .collect()
+        });
+        map.get(key).map(|&i| &self.table[i])
+    }
 }
 
 /// What a directive's apply function may look at besides the value.
