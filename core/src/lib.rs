@@ -10,7 +10,7 @@
 //! - [`word`]: `extract_first_word` word splitting, unquoting and C escapes;
 //! - [`specifier`]: `%`-specifier expansion of unit files;
 //! - [`os_release`]: os-release and extension-release files and their compatibility rules;
-//! - [`env`]: environment files, variable names, `$VAR` substitution in command lines;
+//! - [`mod@env`]: environment files, variable names, `$VAR` substitution in command lines;
 //! - [`exit_status`]: systemd's exit status codes and names;
 //! - [`cmdline`]: the kernel command line (`root=`, `systemd.setenv=`, ...).
 //!

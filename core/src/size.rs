@@ -65,9 +65,9 @@ pub fn parse_size(t: &str, base: u64) -> Result<u64, ParseSizeError> {
     let mut start = 0;
     loop {
         p = skip_ws(p);
-        if p.starts_with('-') {
+        if let Some(neg) = p.strip_prefix('-') {
             // strtoull would accept it; systemd refuses with ERANGE.
-            let n = leading_digits(&p[1..]);
+            let n = leading_digits(neg);
             return Err(if n == 0 { invalid() } else { range() });
         }
         let num = p.strip_prefix('+').unwrap_or(p);

@@ -63,13 +63,8 @@ impl HostFacts {
                 .map(|s| s.trim().to_owned())
                 .unwrap_or_default()
         };
-        let os = os_release_fields(root);
-        let field = |k: &str| {
-            os.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+        let os = crate::os_release::OsRelease::load(root).unwrap_or_default();
+        let field = |k: &str| os.get(k).unwrap_or_default().to_owned();
         HostFacts {
             hostname: read(Path::new("/proc/sys/kernel/hostname")),
             machine_id: read(&root.join("etc/machine-id")),
@@ -82,20 +77,6 @@ impl HostFacts {
             os_build_id: field("BUILD_ID"),
         }
     }
-}
-
-/// `KEY=VALUE` pairs of `root`'s os-release (empty when missing or malformed).
-fn os_release_fields(root: &Path) -> Vec<(String, String)> {
-    ["etc/os-release", "usr/lib/os-release"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(root.join(p)).ok())
-        .map(|text| {
-            text.lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Everything specifier expansion needs besides the unit name.

@@ -451,7 +451,7 @@ mod tests {
             ("23us", 23_000),
             ("23ns", 23),
             ("infinity", u64::MAX),
-            ("3.1s.2", 3_100_000_000 + 0),
+            ("3.1s.2", 3_100_000_000),
         ];
         for (input, want) in ok {
             assert_eq!(parse_nsec(input), Ok(*want), "{input:?}");

@@ -245,19 +245,26 @@ pub fn dump(u: &Unit) -> String {
     if u.load_state != LoadState::Loaded {
         return out;
     }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut lists: Vec<(&str, &Vec<ExecCommand>)> = Vec::new();
+    let mut non_blocking = false;
     if let UnitKind::Service(s) = &u.kind {
         dump_service(&mut out, s, u.cgroup.as_ref().is_some_and(|c| c.delegate));
-        if let Some(k) = &u.kill {
-            dump_kill(&mut out, k);
-        }
-        if let Some(e) = &u.exec {
-            dump_exec(&mut out, e, s.non_blocking);
-        }
-        let lists: Vec<(&str, &Vec<ExecCommand>)> = s.commands.iter().collect();
-        dump_commands(&mut out, &lists);
-    } else if let Some(k) = &u.kill {
+        non_blocking = s.non_blocking;
+        lists = s.commands.iter().collect();
+    } else {
+        crate::model::dump_kind(u, &mut pairs, &mut lists);
+    }
+    for (k, v) in pairs {
+        line(&mut out, &k, v);
+    }
+    if let Some(k) = &u.kill {
         dump_kill(&mut out, k);
     }
+    if let Some(e) = &u.exec {
+        dump_exec(&mut out, e, non_blocking);
+    }
+    dump_commands(&mut out, &lists);
     out
 }
 

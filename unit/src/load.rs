@@ -17,7 +17,8 @@ use crate::lookup::{LookupError, UnitLookup};
 use crate::model::directive::{Index, ParseCtx, SettingError};
 use crate::model::unit_section::{Dependency, apply_condition};
 use crate::model::{
-    LoadState, Unit, UnitKind, cgroup, exec, install, kill, section_name, service, unit_section,
+    LoadState, Unit, UnitKind, automount, cgroup, exec, install, kill, mount, path, scope,
+    section_name, service, socket, swap, timer, unit_section,
 };
 
 /// A unit and what loading it said.
@@ -156,6 +157,14 @@ static SERVICE_INDEX: Index<service::ServiceSettings> = Index::new(service::SERV
 static EXEC_INDEX: Index<exec::ExecSettings> = Index::new(exec::EXEC_DIRECTIVES);
 static KILL_INDEX: Index<kill::KillSettings> = Index::new(kill::KILL_DIRECTIVES);
 static CGROUP_INDEX: Index<cgroup::CGroupSettings> = Index::new(cgroup::CGROUP_DIRECTIVES);
+static SOCKET_INDEX: Index<socket::SocketSettings> = Index::new(socket::SOCKET_DIRECTIVES);
+static TIMER_INDEX: Index<timer::TimerSettings> = Index::new(timer::TIMER_DIRECTIVES);
+static MOUNT_INDEX: Index<mount::MountSettings> = Index::new(mount::MOUNT_DIRECTIVES);
+static SWAP_INDEX: Index<swap::SwapSettings> = Index::new(swap::SWAP_DIRECTIVES);
+static AUTOMOUNT_INDEX: Index<automount::AutomountSettings> =
+    Index::new(automount::AUTOMOUNT_DIRECTIVES);
+static PATH_INDEX: Index<path::PathSettings> = Index::new(path::PATH_DIRECTIVES);
+static SCOPE_INDEX: Index<scope::ScopeSettings> = Index::new(scope::SCOPE_DIRECTIVES);
 
 fn try_table<T>(
     table: &'static Index<T>,
@@ -194,7 +203,14 @@ fn dispatch(
                     }
                     r
                 }
-                UnitKind::Other(_) => None,
+                UnitKind::Socket(s) => try_table(&SOCKET_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Timer(s) => try_table(&TIMER_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Mount(s) => try_table(&MOUNT_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Swap(s) => try_table(&SWAP_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Automount(s) => try_table(&AUTOMOUNT_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Path(s) => try_table(&PATH_INDEX, &mut **s, key, value, ctx),
+                UnitKind::Scope(s) => try_table(&SCOPE_INDEX, &mut **s, key, value, ctx),
+                _ => None,
             };
             own.or_else(|| {
                 unit.exec
@@ -306,6 +322,7 @@ fn finish(unit: &mut Unit, diags: &mut Vec<Diagnostic>) -> Result<(), LoadState>
             unit.unit.dependencies.add(Dependency::After, sock);
         }
     }
+    crate::model::verify_kind(unit, frag, diags)?;
     Ok(())
 }
 

@@ -4,7 +4,10 @@
 //!   packages the tests need when run as root, then runs `cargo fmt --check`, clippy and
 //!   rustdoc with `-D warnings`, and every test tier including the privileged tests
 //!   (`--include-ignored`), and ends with one `N passed, N failed` line.
+//! - `cargo xtask compare unit-load [--runs N]`: keel and Debian's systemd load and dump the
+//!   same unit corpus; prints both times and the ratio.
 
+mod compare;
 mod packages;
 mod testrun;
 
@@ -14,7 +17,8 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
-         test [--no-lint] [-- CARGO-TEST-FILTER...]   install what the tests need (as root), lint, run every test tier"
+         test [--no-lint] [-- CARGO-TEST-FILTER...]   install what the tests need (as root), lint, run every test tier\n  \
+         compare unit-load [--runs N]                 keel vs systemd on the Debian unit corpus, with the ratio"
     );
     ExitCode::from(2)
 }
@@ -26,6 +30,10 @@ fn main() -> ExitCode {
     };
     let result = match cmd.as_str() {
         "test" => testrun::run(rest),
+        "compare" => match rest.split_first() {
+            Some((what, more)) if what == "unit-load" => compare::unit_load(more),
+            _ => return usage(),
+        },
         _ => return usage(),
     };
     match result {

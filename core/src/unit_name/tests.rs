@@ -46,7 +46,8 @@ fn n(s: &str) -> UnitName {
 
 #[test]
 fn shapes_prefix_instance_template() {
-    let cases: &[(&str, bool, bool, &str, Option<&str>, Option<&str>)] = &[
+    type Case<'a> = (&'a str, bool, bool, &'a str, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case<'_>] = &[
         // name, template, instance, prefix, instance, template name
         ("foo.service", false, false, "foo", None, None),
         (

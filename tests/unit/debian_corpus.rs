@@ -20,7 +20,7 @@ use keel_unit::model::LoadState;
 
 /// Keys systemd 252 knows that 248 did not (so keel, like 248, warns about them), with the
 /// version that added them.
-const POST_248_KEYS: &[(&str, &str)] = &[
+pub(crate) const POST_248_KEYS: &[(&str, &str)] = &[
     ("BPFProgram", "249"),
     ("SocketBindAllow", "249"),
     ("SocketBindDeny", "249"),
@@ -54,8 +54,10 @@ const POST_248_KEYS: &[(&str, &str)] = &[
     ("AssertCredential", "252"),
     ("StartupAllowedCPUs", "252"),
     ("StartupAllowedMemoryNodes", "252"),
-    ("Timestamping", "249"),
     ("Writable", "251"),
+    ("ExtraOptions", "250"),
+    ("TriggerLimitIntervalSec", "250"),
+    ("TriggerLimitBurst", "250"),
 ];
 
 /// Why a keel warning that systemd 252 does not give is right for 248; `None` if it is not
