@@ -133,19 +133,17 @@ fn every_corpus_unit_and_conf_loads_without_errors() {
         units.len()
     );
     let mut problems = String::new();
-    let mut unexplained = String::new();
-    let mut explained: BTreeMap<String, usize> = BTreeMap::new();
+    let mut warnings = 0usize;
     for u in &units {
         if !matches!(u.unit.load_state, LoadState::Loaded | LoadState::Masked) {
             let _ = writeln!(problems, "{}: {}", u.unit.name, u.unit.load_state.as_str());
         }
         for d in &u.diagnostics {
+            // Warnings are checked against systemd's own in `corpus_agrees_with_systemd_252`.
             if d.severity == Severity::Error {
                 let _ = writeln!(problems, "{d}");
-            } else if let Some(why) = explain_keel_only(&d.message) {
-                *explained.entry(why).or_default() += 1;
             } else {
-                let _ = writeln!(unexplained, "{d}");
+                warnings += 1;
             }
         }
     }
@@ -188,14 +186,10 @@ fn every_corpus_unit_and_conf_loads_without_errors() {
     }
     assert!(confs >= 10, "only {confs} conf files");
     eprintln!(
-        "{} units, {confs} conf files; warnings explained by 248 vs 252: {explained:#?}",
+        "{} units, {confs} conf files, {warnings} warnings",
         units.len()
     );
     assert!(problems.is_empty(), "errors in the corpus:\n{problems}");
-    assert!(
-        unexplained.is_empty(),
-        "warnings systemd would not give:\n{unexplained}"
-    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

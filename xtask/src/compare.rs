@@ -27,8 +27,15 @@ fn unit_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
             let e = e?;
             let n = e.file_name().to_string_lossy().into_owned();
             let is_unit = [
-                ".service", ".socket", ".timer", ".mount", ".path", ".target", ".slice",
-                ".automount", ".swap",
+                ".service",
+                ".socket",
+                ".timer",
+                ".mount",
+                ".path",
+                ".target",
+                ".slice",
+                ".automount",
+                ".swap",
             ]
             .iter()
             .any(|s| n.ends_with(s));
@@ -74,8 +81,8 @@ pub(crate) fn unit_load(args: &[String]) -> Result<bool> {
     if !st.success() {
         bail!("building keel-analyze failed");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let keel = std::path::absolute(target.join("release/keel-analyze"))?;
     let root = testkit::corpus::debian_corpus();
     let dirs = testkit::corpus::unit_dirs(root);
@@ -111,17 +118,25 @@ pub(crate) fn unit_load(args: &[String]) -> Result<bool> {
     };
     let ours = || {
         let mut c = Command::new(&keel);
-        c.arg("dump").args(&names).env("SYSTEMD_UNIT_PATH", &keel_search);
+        c.arg("dump")
+            .args(&names)
+            .env("SYSTEMD_UNIT_PATH", &keel_search);
         c
     };
     // Warm the page cache and check both work.
     time(&mut systemd())?;
-    let _ = ours().stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+    let _ = ours()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         a.push(time(&mut systemd())?);
         let t0 = Instant::now();
-        ours().stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        ours()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
         b.push(t0.elapsed());
     }
     let _ = std::fs::remove_dir_all(&tmp);

@@ -46,7 +46,14 @@ fn n(s: &str) -> UnitName {
 
 #[test]
 fn shapes_prefix_instance_template() {
-    type Case<'a> = (&'a str, bool, bool, &'a str, Option<&'a str>, Option<&'a str>);
+    type Case<'a> = (
+        &'a str,
+        bool,
+        bool,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
     let cases: &[Case<'_>] = &[
         // name, template, instance, prefix, instance, template name
         ("foo.service", false, false, "foo", None, None),

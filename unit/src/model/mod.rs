@@ -7,12 +7,12 @@
 //! [`directive_names`] lists them (the coverage table in `docs/directives.md` is checked
 //! against it by a test).
 
+pub mod automount;
 pub mod cgroup;
 pub mod directive;
 pub mod exec;
 pub mod exec_command;
 pub mod install;
-pub mod automount;
 pub mod kill;
 pub mod mount;
 pub mod path;
@@ -242,16 +242,52 @@ pub fn directive_names() -> Vec<(&'static str, &'static str, directive::Support)
             }
         }
     };
-    let own: [(&'static str, Vec<(&'static str, directive::Support)>, UnitType); 9] = [
-        ("Service", names_of(service::SERVICE_DIRECTIVES).collect(), UnitType::Service),
-        ("Socket", names_of(socket::SOCKET_DIRECTIVES).collect(), UnitType::Socket),
-        ("Mount", names_of(mount::MOUNT_DIRECTIVES).collect(), UnitType::Mount),
-        ("Automount", names_of(automount::AUTOMOUNT_DIRECTIVES).collect(), UnitType::Automount),
-        ("Swap", names_of(swap::SWAP_DIRECTIVES).collect(), UnitType::Swap),
-        ("Timer", names_of(timer::TIMER_DIRECTIVES).collect(), UnitType::Timer),
-        ("Path", names_of(path::PATH_DIRECTIVES).collect(), UnitType::Path),
+    let own: [(
+        &'static str,
+        Vec<(&'static str, directive::Support)>,
+        UnitType,
+    ); 9] = [
+        (
+            "Service",
+            names_of(service::SERVICE_DIRECTIVES).collect(),
+            UnitType::Service,
+        ),
+        (
+            "Socket",
+            names_of(socket::SOCKET_DIRECTIVES).collect(),
+            UnitType::Socket,
+        ),
+        (
+            "Mount",
+            names_of(mount::MOUNT_DIRECTIVES).collect(),
+            UnitType::Mount,
+        ),
+        (
+            "Automount",
+            names_of(automount::AUTOMOUNT_DIRECTIVES).collect(),
+            UnitType::Automount,
+        ),
+        (
+            "Swap",
+            names_of(swap::SWAP_DIRECTIVES).collect(),
+            UnitType::Swap,
+        ),
+        (
+            "Timer",
+            names_of(timer::TIMER_DIRECTIVES).collect(),
+            UnitType::Timer,
+        ),
+        (
+            "Path",
+            names_of(path::PATH_DIRECTIVES).collect(),
+            UnitType::Path,
+        ),
         ("Slice", Vec::new(), UnitType::Slice),
-        ("Scope", names_of(scope::SCOPE_DIRECTIVES).collect(), UnitType::Scope),
+        (
+            "Scope",
+            names_of(scope::SCOPE_DIRECTIVES).collect(),
+            UnitType::Scope,
+        ),
     ];
     for (section, keys, t) in own {
         for (n, s) in keys {
@@ -364,15 +400,53 @@ pub(crate) fn verify_kind(
     fragment: Option<&std::path::Path>,
     diags: &mut Vec<crate::diag::Diagnostic>,
 ) -> Result<(), LoadState> {
-    let _ = (unit, fragment, diags);
-    Ok(())
+    let unit_path = keel_core::unit_name::to_path(&unit.name).ok();
+    let r = match &unit.kind {
+        UnitKind::Socket(s) => s.verify(),
+        UnitKind::Timer(t) => t.verify(),
+        UnitKind::Path(p) => p.verify(),
+        UnitKind::Mount(m) => m.verify(unit_path.as_deref()),
+        UnitKind::Automount(a) => a.verify(unit_path.as_deref()),
+        UnitKind::Swap(sw) => match &sw.what {
+            Some(w) => {
+                let expected =
+                    keel_core::unit_name::from_path(&w.to_string_lossy(), UnitType::Swap).ok();
+                if unit.names.iter().any(|n| Some(n) == expected.as_ref()) {
+                    Ok(())
+                } else {
+                    Err("Value of What= and unit name do not match, not loading.".to_owned())
+                }
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    };
+    r.map_err(|e| {
+        diags.push(crate::diag::Diagnostic::error(fragment, 0, e));
+        LoadState::BadSetting
+    })
 }
 
-/// The dump lines of the type-specific sections other than `[Service]`.
+/// The dump lines of the type-specific sections other than `[Service]`, and the
+/// `Exec*=` lists they have.
 pub(crate) fn dump_kind<'a>(
     unit: &'a Unit,
     pairs: &mut Vec<(String, String)>,
     lists: &mut Vec<(&'static str, &'a Vec<exec_command::ExecCommand>)>,
 ) {
-    let _ = (unit, pairs, lists);
+    let unit_path = keel_core::unit_name::to_path(&unit.name).ok();
+    let up = unit_path.as_deref();
+    match &unit.kind {
+        UnitKind::Socket(s) => {
+            s.dump(&unit.name, pairs);
+            lists.extend(s.commands.iter());
+        }
+        UnitKind::Timer(t) => t.dump(&unit.name, pairs),
+        UnitKind::Path(p) => p.dump(&unit.name, pairs),
+        UnitKind::Mount(m) => m.dump(up, pairs),
+        UnitKind::Swap(s) => s.dump(up, pairs),
+        UnitKind::Automount(a) => a.dump(up, pairs),
+        UnitKind::Scope(s) => s.dump(pairs),
+        _ => {}
+    }
 }

@@ -4,7 +4,6 @@
 //! `TriggerLimitIntervalSec=` and `TriggerLimitBurst=` for paths (250) are deliberately
 //! absent.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use keel_core::boolean::yes_no;
@@ -14,7 +13,7 @@ use serde::Serialize;
 use super::directive::{ApplyFn, Directive, ParseCtx, SettingError, Support};
 use super::exec::choice;
 use super::exec::value::{PathCheck, set_bool, simplify_path};
-use super::mount::set_mode;
+use super::mount::{pair, set_mode};
 use super::timer::trigger_unit;
 
 choice! {
@@ -46,8 +45,8 @@ pub struct PathSettings {
     #[doc(alias = "PathExists=")]
     #[doc(alias = "PathChanged=")]
     pub specs: Vec<PathSpec>,
-    /// `Unit=`: the unit to trigger (default unset: the service of the same name, filled in
-    /// by [`PathSettings::finish_load`]).
+    /// `Unit=`: the unit to trigger (default unset: the service of the same name, see
+    /// [`PathSettings::target`]).
     #[doc(alias = "Unit=")]
     pub unit: Option<UnitName>,
     /// `MakeDirectory=` (default no)
@@ -70,12 +69,11 @@ impl Default for PathSettings {
 }
 
 impl PathSettings {
-    /// Fills in what 248 decides at load time: the triggered unit defaults to the service of
-    /// the path unit's name.
-    pub fn finish_load(&mut self, name: &UnitName) {
-        if self.unit.is_none() {
-            self.unit = Some(name.with_type(UnitType::Service));
-        }
+    /// The unit this path unit starts: `Unit=`, else the service of the same name.
+    pub fn target(&self, name: &UnitName) -> UnitName {
+        self.unit
+            .clone()
+            .unwrap_or_else(|| name.with_type(UnitType::Service))
     }
 
     /// 248's `path_verify`: a path unit needs at least one path.
@@ -90,16 +88,15 @@ impl PathSettings {
         Ok(())
     }
 
-    /// Appends the setting lines of 248's `path_dump` (`{prefix}Key: value`), without the
-    /// run-time lines (`Path State:`, `Result:`); the paths come newest first, as systemd
-    /// keeps them.
-    pub(crate) fn dump(&self, out: &mut String, prefix: &str) {
-        let unit = self.unit.as_ref().map_or("n/a", UnitName::as_str);
-        let _ = writeln!(out, "{prefix}Unit: {unit}");
-        let _ = writeln!(out, "{prefix}MakeDirectory: {}", yes_no(self.make_directory));
-        let _ = writeln!(out, "{prefix}DirectoryMode: {:04o}", self.directory_mode);
+    /// The setting lines of 248's `path_dump` for the unit `name` as `(label, value)` pairs,
+    /// without the run-time lines (`Path State:`, `Result:`); the paths come newest first,
+    /// as systemd keeps them.
+    pub(crate) fn dump(&self, name: &UnitName, out: &mut Vec<(String, String)>) {
+        pair(out, "Unit", self.target(name));
+        pair(out, "MakeDirectory", yes_no(self.make_directory));
+        pair(out, "DirectoryMode", format!("{:04o}", self.directory_mode));
         for s in self.specs.iter().rev() {
-            let _ = writeln!(out, "{prefix}{}: {}", s.kind, s.path.display());
+            pair(out, s.kind.as_str(), s.path.display());
         }
     }
 }
@@ -117,12 +114,13 @@ fn apply_spec(
     let kind: PathType = ctx.key.parse().map_err(|()| {
         SettingError::invalid(format!("Failed to parse path type, ignoring: {}", ctx.key))
     })?;
-    let k = keel_core::specifier::expand_unit_specifiers(value, ctx.unit, ctx.specifiers)
-        .map_err(|e| {
+    let k = keel_core::specifier::expand_unit_specifiers(value, ctx.unit, ctx.specifiers).map_err(
+        |e| {
             SettingError::invalid(format!(
                 "Failed to resolve unit specifiers in {value}, ignoring: {e}"
             ))
-        })?;
+        },
+    )?;
     let path = simplify_path(ctx.key, &k, PathCheck::Absolute, false)?;
     s.specs.push(PathSpec {
         kind,
@@ -150,13 +148,17 @@ pub(crate) static PATH_DIRECTIVES: &[Directive<PathSettings>] = &[
         s.unit = Some(trigger_unit(s.unit.as_ref(), ctx, v)?);
         Ok(())
     }),
-    d("MakeDirectory", |s, _, v| set_bool(&mut s.make_directory, v)),
-    d("DirectoryMode", |s, _, v| set_mode(&mut s.directory_mode, v)),
+    d("MakeDirectory", |s, _, v| {
+        set_bool(&mut s.make_directory, v)
+    }),
+    d("DirectoryMode", |s, _, v| {
+        set_mode(&mut s.directory_mode, v)
+    }),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::super::mount::testing::{apply_in, check_table, invalid};
+    use super::super::mount::testing::{apply_in, check_table, invalid, render};
     use super::*;
 
     fn apply(s: &mut PathSettings, key: &str, value: &str) -> Result<(), SettingError> {
@@ -207,11 +209,10 @@ mod tests {
         assert_eq!(s.specs[2].path, PathBuf::from("/etc/spool.conf"));
         assert_eq!(s.specs[4].path, PathBuf::from("/var/spool/x"));
         assert_eq!(s.verify(), Ok(()));
-        s.finish_load(&UnitName::new("spool.path").unwrap());
-        let mut out = String::new();
-        s.dump(&mut out, "\t");
+        let mut out = Vec::new();
+        s.dump(&UnitName::new("spool.path").unwrap(), &mut out);
         assert_eq!(
-            out,
+            render(&out),
             "\tUnit: printer.service\n\tMakeDirectory: yes\n\tDirectoryMode: 0750\n\
              \tDirectoryNotEmpty: /var/spool/x\n\tPathModified: /var/log/x\n\
              \tPathChanged: /etc/spool.conf\n\tPathExistsGlob: /run/*.req\n\tPathExists: /run/a\n"
@@ -245,8 +246,8 @@ mod tests {
             invalid(apply(&mut s, "Unit", "spool.path")),
             "Units cannot trigger themselves, ignoring: spool.path"
         );
-        let mut fresh = PathSettings::default();
-        fresh.finish_load(&UnitName::new("a@b.path").unwrap());
-        assert_eq!(fresh.unit.as_ref().map(UnitName::as_str), Some("a@b.service"));
+        let fresh = PathSettings::default();
+        let t = fresh.target(&UnitName::new("a@b.path").unwrap());
+        assert_eq!(t.as_str(), "a@b.service");
     }
 }

@@ -14,11 +14,10 @@
 //! `DeferTriggerMaxSec=`, `PassPIDFD=`, `AcceptFileDescriptors=` (257+). `SmackLabel*=` are
 //! parsed as strings (as on builds with SMACK support).
 //!
-//! `Backlog=` defaults to 4096, `SOMAXCONN` as glibc ≥ 2.35 and Linux ≥ 5.4 define it (what
-//! a systemd built on Debian 12 uses; older glibc builds used 128).
+//! `Backlog=` defaults to `INT_MAX` (systemd's `SOMAXCONN_DELUXE`: the kernel clamps it to
+//! `net.core.somaxconn`), as Debian's systemd prints it.
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
@@ -37,7 +36,7 @@ use super::exec::value::{
 };
 use super::exec::{choice, parse_choice, sec};
 use super::exec_command::{ExecCommand, parse_exec};
-use super::mount::{sec_fix_0, set_mode, span};
+use super::mount::{pair, sec_fix_0, set_mode, span};
 
 choice! {
     /// `BindIPv6Only=` (booleans accepted: yes → `ipv6-only`, no → `both`).
@@ -191,7 +190,9 @@ fn ifname_valid(name: &str, numeric_ok: bool) -> bool {
         && name.len() < 16
         && name != "."
         && name != ".."
-        && name.bytes().all(|b| b > 32 && b < 127 && b != b':' && b != b'/')
+        && name
+            .bytes()
+            .all(|b| b > 32 && b < 127 && b != b':' && b != b'/')
         && (numeric_ok || !name.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -249,7 +250,11 @@ impl SocketAddress {
                     .map_err(|_| SocketAddressError::OutOfRange(s.to_owned()))
             };
             let port = num(port)?;
-            let cid = if cid.is_empty() { None } else { Some(num(cid)?) };
+            let cid = if cid.is_empty() {
+                None
+            } else {
+                Some(num(cid)?)
+            };
             return Ok(Self::Vsock { cid, port });
         }
         match parse_port(s) {
@@ -452,7 +457,7 @@ pub struct SocketSettings {
     pub socket_protocol: Option<SocketProtocol>,
     /// `BindIPv6Only=` (default `default`)
     pub bind_ipv6_only: BindIpv6Only,
-    /// `Backlog=` (default `SOMAXCONN`, 4096)
+    /// `Backlog=` (default 2147483647, clamped by the kernel)
     #[doc(alias = "Backlog=")]
     pub backlog: u32,
     /// `BindToDevice=` (default unset; `*` and empty reset)
@@ -569,7 +574,7 @@ pub struct SocketSettings {
     #[doc(alias = "Symlinks=")]
     pub symlinks: Vec<PathBuf>,
     /// `FileDescriptorName=` (default unset: `connection` with `Accept=yes`, else the unit
-    /// name; filled in by [`SocketSettings::finish_load`])
+    /// name; see [`SocketSettings::fd_name`])
     #[doc(alias = "FileDescriptorName=")]
     pub file_descriptor_name: Option<String>,
     /// `Service=` (default unset: the service of the same name)
@@ -601,7 +606,7 @@ impl Default for SocketSettings {
             listen: Vec::new(),
             socket_protocol: None,
             bind_ipv6_only: BindIpv6Only::Default,
-            backlog: 4096,
+            backlog: 2_147_483_647,
             bind_to_device: None,
             commands: SocketCommands::default(),
             timeout: Usec::from_secs(90),
@@ -664,17 +669,13 @@ impl SocketSettings {
             .unwrap_or(if self.accept { 200 } else { 20 })
     }
 
-    /// Fills in what 248 decides at load time (`socket_add_extras`, `socket_fdname`): the
-    /// trigger limits and the file descriptor name.
-    pub fn finish_load(&mut self, name: &UnitName) {
-        self.trigger_limit_interval = Some(self.effective_trigger_limit_interval());
-        self.trigger_limit_burst = Some(self.effective_trigger_limit_burst());
-        if self.file_descriptor_name.is_none() {
-            self.file_descriptor_name = Some(if self.accept {
-                "connection".to_owned()
-            } else {
-                name.as_str().to_owned()
-            });
+    /// `FileDescriptorName=` after load-time defaulting (`socket_fdname`): as set, else
+    /// `connection` with `Accept=yes`, else the unit name.
+    pub fn fd_name<'a>(&'a self, name: &'a UnitName) -> &'a str {
+        match &self.file_descriptor_name {
+            Some(n) => n,
+            None if self.accept => "connection",
+            None => name.as_str(),
         }
     }
 
@@ -699,90 +700,98 @@ impl SocketSettings {
         if self.accept && self.service.is_some() {
             return Err("Explicit service configuration for accepting socket units not supported. Refusing.".into());
         }
-        if !self.symlinks.is_empty() && self.listen.iter().filter_map(SocketListen::node).count() != 1
+        if !self.symlinks.is_empty()
+            && self.listen.iter().filter_map(SocketListen::node).count() != 1
         {
             return Err("Unit has symlinks set but none or more than one node in the file system. Refusing.".into());
         }
         Ok(())
     }
 
-    /// Appends the setting lines of 248's `socket_dump` that come before the exec and kill
-    /// settings (`{prefix}Key: value`), without the run-time lines (`Socket State:`,
-    /// `Result:`, `Clean Result:`, `Control PID:`, `Accepted:`, `NConnections:`). The
-    /// command lists follow the exec and kill lines: see [`SocketSettings::dump_commands`].
-    pub(crate) fn dump(&self, out: &mut String, prefix: &str) {
-        let mut line = |k: &str, v: &dyn fmt::Display| {
-            let _ = writeln!(out, "{prefix}{k}: {v}");
-        };
-        line("BindIPv6Only", &self.bind_ipv6_only);
-        line("Backlog", &self.backlog);
-        line("SocketMode", &format_args!("{:04o}", self.socket_mode));
-        line("DirectoryMode", &format_args!("{:04o}", self.directory_mode));
-        line("KeepAlive", &yes_no(self.keep_alive));
-        line("NoDelay", &yes_no(self.no_delay));
-        line("FreeBind", &yes_no(self.free_bind));
-        line("Transparent", &yes_no(self.transparent));
-        line("Broadcast", &yes_no(self.broadcast));
-        line("PassCredentials", &yes_no(self.pass_credentials));
-        line("PassSecurity", &yes_no(self.pass_security));
-        line("PassPacketInfo", &yes_no(self.pass_packet_info));
-        line(
+    /// The setting lines of 248's `socket_dump` for the socket `name` that come before the
+    /// exec and kill settings, as `(label, value)` pairs, without the run-time lines
+    /// (`Socket State:`, `Result:`, `Clean Result:`, `Control PID:`, `Accepted:`,
+    /// `NConnections:`). The command lists (`-> ExecStartPre:` …) follow the exec and kill
+    /// lines in 248's dump: see [`SocketSettings::commands`].
+    pub(crate) fn dump(&self, name: &UnitName, out: &mut Vec<(String, String)>) {
+        pair(out, "BindIPv6Only", self.bind_ipv6_only);
+        pair(out, "Backlog", self.backlog);
+        pair(out, "SocketMode", format!("{:04o}", self.socket_mode));
+        pair(out, "DirectoryMode", format!("{:04o}", self.directory_mode));
+        pair(out, "KeepAlive", yes_no(self.keep_alive));
+        pair(out, "NoDelay", yes_no(self.no_delay));
+        pair(out, "FreeBind", yes_no(self.free_bind));
+        pair(out, "Transparent", yes_no(self.transparent));
+        pair(out, "Broadcast", yes_no(self.broadcast));
+        pair(out, "PassCredentials", yes_no(self.pass_credentials));
+        pair(out, "PassSecurity", yes_no(self.pass_security));
+        pair(out, "PassPacketInfo", yes_no(self.pass_packet_info));
+        pair(
+            out,
             "TCPCongestion",
-            &self.tcp_congestion.as_deref().unwrap_or("n/a"),
+            self.tcp_congestion.as_deref().unwrap_or("n/a"),
         );
-        line("RemoveOnStop", &yes_no(self.remove_on_stop));
-        line("Writable", &yes_no(self.writable));
-        let fdname = match &self.file_descriptor_name {
-            Some(n) => n.as_str(),
-            None if self.accept => "connection",
-            None => "n/a",
-        };
-        line("FileDescriptorName", &fdname);
-        line(
+        pair(out, "RemoveOnStop", yes_no(self.remove_on_stop));
+        pair(out, "Writable", yes_no(self.writable));
+        pair(out, "FileDescriptorName", self.fd_name(name));
+        pair(
+            out,
             "SELinuxContextFromNet",
-            &yes_no(self.selinux_context_from_net),
+            yes_no(self.selinux_context_from_net),
         );
         if self.timestamping != SocketTimestamping::Off {
-            line("Timestamping", &self.timestamping);
+            pair(out, "Timestamping", self.timestamping);
         }
         if let Some(d) = &self.bind_to_device {
-            line("BindToDevice", d);
+            pair(out, "BindToDevice", d);
         }
         if self.accept {
-            line("MaxConnections", &self.max_connections);
-            line("MaxConnectionsPerSource", &self.max_connections_per_source);
+            pair(out, "MaxConnections", self.max_connections);
+            pair(
+                out,
+                "MaxConnectionsPerSource",
+                self.max_connections_per_source,
+            );
         } else {
-            line("FlushPending", &yes_no(self.flush_pending));
+            pair(out, "FlushPending", yes_no(self.flush_pending));
         }
         if let Some(p) = self.priority {
-            line("Priority", &p);
+            pair(out, "Priority", p);
         }
         if self.receive_buffer > 0 {
-            line("ReceiveBuffer", &self.receive_buffer);
+            pair(out, "ReceiveBuffer", self.receive_buffer);
         }
         if self.send_buffer > 0 {
-            line("SendBuffer", &self.send_buffer);
+            pair(out, "SendBuffer", self.send_buffer);
         }
         if let Some(t) = self.ip_tos {
-            line("IPTOS", &t);
+            pair(out, "IPTOS", t);
         }
         if let Some(t) = self.ip_ttl {
-            line("IPTTL", &t);
+            pair(out, "IPTTL", t);
         }
         if self.pipe_size > 0 {
-            line("PipeSize", &self.pipe_size);
+            pair(out, "PipeSize", self.pipe_size);
         }
         if let Some(m) = self.mark {
-            line("Mark", &m);
+            pair(out, "Mark", m);
         }
         if self.message_queue_max_messages > 0 {
-            line("MessageQueueMaxMessages", &self.message_queue_max_messages);
+            pair(
+                out,
+                "MessageQueueMaxMessages",
+                self.message_queue_max_messages,
+            );
         }
         if self.message_queue_message_size > 0 {
-            line("MessageQueueMessageSize", &self.message_queue_message_size);
+            pair(
+                out,
+                "MessageQueueMessageSize",
+                self.message_queue_message_size,
+            );
         }
         if self.reuse_port {
-            line("ReusePort", &"yes");
+            pair(out, "ReusePort", "yes");
         }
         for (k, v) in [
             ("SmackLabel", &self.smack_label),
@@ -790,64 +799,52 @@ impl SocketSettings {
             ("SmackLabelIPOut", &self.smack_label_ip_out),
         ] {
             if let Some(v) = v {
-                line(k, v);
+                pair(out, k, v);
             }
         }
         let user = self.socket_user.as_deref().filter(|u| !u.is_empty());
         let group = self.socket_group.as_deref().filter(|g| !g.is_empty());
         if user.is_some() || group.is_some() {
-            line("SocketUser", &user.unwrap_or("n/a"));
-            line("SocketGroup", &group.unwrap_or("n/a"));
+            pair(out, "SocketUser", user.unwrap_or("n/a"));
+            pair(out, "SocketGroup", group.unwrap_or("n/a"));
         }
         if self.keep_alive_time > Usec::ZERO {
-            line("KeepAliveTimeSec", &span(self.keep_alive_time));
+            pair(out, "KeepAliveTimeSec", span(self.keep_alive_time));
         }
         if self.keep_alive_interval > Usec::ZERO {
-            line("KeepAliveIntervalSec", &span(self.keep_alive_interval));
+            pair(out, "KeepAliveIntervalSec", span(self.keep_alive_interval));
         }
         if self.keep_alive_probes > 0 {
-            line("KeepAliveProbes", &self.keep_alive_probes);
+            pair(out, "KeepAliveProbes", self.keep_alive_probes);
         }
         if self.defer_accept > Usec::ZERO {
-            line("DeferAcceptSec", &span(self.defer_accept));
+            pair(out, "DeferAcceptSec", span(self.defer_accept));
         }
         for l in &self.listen {
-            line(l.key(), l);
+            pair(out, l.key(), l);
         }
-        line(
+        pair(
+            out,
             "TriggerLimitIntervalSec",
-            &span(self.effective_trigger_limit_interval()),
+            span(self.effective_trigger_limit_interval()),
         );
-        line("TriggerLimitBurst", &self.effective_trigger_limit_burst());
+        pair(
+            out,
+            "TriggerLimitBurst",
+            self.effective_trigger_limit_burst(),
+        );
         if let Some(p) = self.socket_protocol {
-            line("SocketProtocol", &p);
+            pair(out, "SocketProtocol", p);
         }
         if !self.symlinks.is_empty() {
-            let mut s = String::new();
-            for p in &self.symlinks {
-                let _ = write!(s, " {}", p.display());
-            }
-            let _ = writeln!(out, "{prefix}Symlinks:{s}");
+            let list: Vec<String> = self
+                .symlinks
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            pair(out, "Symlinks", list.join(" "));
         }
-        let _ = writeln!(out, "{prefix}TimeoutSec: {}", span(self.timeout));
-    }
-
-    /// Appends the `{prefix}-> ExecStartPre:` blocks of 248's `socket_dump` (printed after
-    /// the exec and kill settings, before the resource-control ones).
-    pub(crate) fn dump_commands(&self, out: &mut String, prefix: &str) {
-        for (key, list) in self.commands.iter() {
-            if list.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "{prefix}-> {key}:");
-            for c in list {
-                let _ = writeln!(
-                    out,
-                    "{prefix}\tCommand Line: {}",
-                    crate::dump::command_line(c)
-                );
-            }
-        }
+        pair(out, "TimeoutSec", span(self.timeout));
     }
 }
 
@@ -1052,9 +1049,7 @@ fn parse_timestamping(value: &str) -> Result<SocketTimestamping, SettingError> {
         }),
     };
     t.ok_or_else(|| {
-        SettingError::invalid(format!(
-            "Failed to parse timestamping precision: {value}"
-        ))
+        SettingError::invalid(format!("Failed to parse timestamping precision: {value}"))
     })
 }
 
@@ -1168,7 +1163,9 @@ const fn d(name: &'static str, apply: ApplyFn<SocketSettings>) -> Directive<Sock
 
 macro_rules! exec {
     ($name:literal, $field:ident) => {
-        d($name, |s, ctx, v| parse_exec(&mut s.commands.$field, ctx, v))
+        d($name, |s, ctx, v| {
+            parse_exec(&mut s.commands.$field, ctx, v)
+        })
     };
 }
 
@@ -1218,12 +1215,16 @@ pub(crate) static SOCKET_DIRECTIVES: &[Directive<SocketSettings>] = &[
         s.timeout = sec_fix_0(ctx.key, v)?;
         Ok(())
     }),
-    d("SocketUser", |s, ctx, v| user_group(&mut s.socket_user, ctx, v)),
+    d("SocketUser", |s, ctx, v| {
+        user_group(&mut s.socket_user, ctx, v)
+    }),
     d("SocketGroup", |s, ctx, v| {
         user_group(&mut s.socket_group, ctx, v)
     }),
     d("SocketMode", |s, _, v| set_mode(&mut s.socket_mode, v)),
-    d("DirectoryMode", |s, _, v| set_mode(&mut s.directory_mode, v)),
+    d("DirectoryMode", |s, _, v| {
+        set_mode(&mut s.directory_mode, v)
+    }),
     flag!("Accept", accept),
     flag!("FlushPending", flush_pending),
     flag!("Writable", writable),

@@ -4,7 +4,6 @@
 //!
 //! All four keys 248 knows are here; no newer `[Swap]` key exists up to 255.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use keel_core::time::Usec;
@@ -12,7 +11,7 @@ use serde::Serialize;
 
 use super::directive::{ApplyFn, Directive, ParseCtx, SettingError, Support};
 use super::exec::value::{signed, unit_path, unit_string};
-use super::mount::{sec_fix_0, span};
+use super::mount::{pair, sec_fix_0, span};
 
 /// The `[Swap]` settings with systemd 248's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,23 +45,22 @@ impl Default for SwapSettings {
 }
 
 impl SwapSettings {
-    /// Appends the setting lines of 248's `swap_dump` (`{prefix}Key: value`), without the
+    /// The setting lines of 248's `swap_dump` as `(label, value)` pairs, without the
     /// run-time lines (`Swap State:`, `Result:`, `Clean Result:`, `From /proc/swaps:`,
-    /// `From fragment:`, `Device Node:`, `Control PID:`). `Priority:` and `Options:` are the
+    /// `From fragment:`, `Device Node:`, `Control PID:`). `What:` falls back to
+    /// `unit_path` (the path the unit name stands for); `Priority:` and `Options:` are the
     /// fragment's parameters (`-1` and an empty string when unset).
-    pub(crate) fn dump(&self, out: &mut String, prefix: &str) {
+    pub(crate) fn dump(&self, unit_path: Option<&str>, out: &mut Vec<(String, String)>) {
         let what = self
             .what
             .as_ref()
-            .map_or_else(String::new, |p| p.display().to_string());
-        let _ = writeln!(out, "{prefix}What: {what}");
-        let _ = writeln!(out, "{prefix}Priority: {}", self.priority.unwrap_or(-1));
-        let _ = writeln!(
-            out,
-            "{prefix}Options: {}",
-            self.options.as_deref().unwrap_or("")
-        );
-        let _ = writeln!(out, "{prefix}TimeoutSec: {}", span(self.timeout));
+            .map(|p| p.display().to_string())
+            .or_else(|| unit_path.map(str::to_owned))
+            .unwrap_or_default();
+        pair(out, "What", what);
+        pair(out, "Priority", self.priority.unwrap_or(-1));
+        pair(out, "Options", self.options.as_deref().unwrap_or(""));
+        pair(out, "TimeoutSec", span(self.timeout));
     }
 }
 
@@ -122,7 +120,7 @@ pub(crate) static SWAP_DIRECTIVES: &[Directive<SwapSettings>] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::super::mount::testing::{apply_in, check_table, invalid};
+    use super::super::mount::testing::{apply_in, check_table, invalid, render};
     use super::*;
 
     fn apply(s: &mut SwapSettings, key: &str, value: &str) -> Result<(), SettingError> {
@@ -194,11 +192,14 @@ mod tests {
     #[test]
     fn dump_lines() {
         let mut s = SwapSettings::default();
+        let mut out = Vec::new();
+        s.dump(Some("/swapfile"), &mut out);
         apply(&mut s, "What", "/swapfile").unwrap();
-        let mut out = String::new();
-        s.dump(&mut out, "\t");
+        let mut again = Vec::new();
+        s.dump(None, &mut again);
+        assert_eq!(out, again);
         assert_eq!(
-            out,
+            render(&out),
             "\tWhat: /swapfile\n\tPriority: -1\n\tOptions: \n\tTimeoutSec: 1min 30s\n"
         );
     }

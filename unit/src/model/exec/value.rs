@@ -257,14 +257,6 @@ pub(crate) fn extract_with_separator(
     Ok(word.map(|w| (w, consumed.ends_with(sep))))
 }
 
-/// Splits `value` at the first `sep` ("a:b" -> ("a", Some("b"))).
-pub(crate) fn split_once_opt(value: &str, sep: char) -> (&str, Option<&str>) {
-    match value.split_once(sep) {
-        Some((a, b)) => (a, Some(b)),
-        None => (value, None),
-    }
-}
-
 /// C-style unescaping into bytes (`cunescape()` with or without `UNESCAPE_ACCEPT_NUL`):
 /// `\a \b \f \n \r \t \v \\ \" \' \s \xHH \NNN \uXXXX \UXXXXXXXX`.
 pub(crate) fn cunescape_bytes(input: &str, accept_nul: bool) -> Result<Vec<u8>, String> {

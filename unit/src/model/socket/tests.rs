@@ -1,7 +1,11 @@
 use super::*;
-use crate::model::mount::testing::{apply_in, check_table, fatal, invalid};
+use crate::model::mount::testing::{apply_in, check_table, fatal, invalid, render};
 
-fn apply_w(s: &mut SocketSettings, key: &str, value: &str) -> (Result<(), SettingError>, Vec<String>) {
+fn apply_w(
+    s: &mut SocketSettings,
+    key: &str,
+    value: &str,
+) -> (Result<(), SettingError>, Vec<String>) {
     apply_in(SOCKET_DIRECTIVES, "foo@bar.socket", s, key, value)
 }
 
@@ -145,7 +149,11 @@ fn addresses() {
             },
             "10.0.0.1:22",
         ),
-        ("/run/foo.sock", A::Unix("/run/foo.sock".into()), "/run/foo.sock"),
+        (
+            "/run/foo.sock",
+            A::Unix("/run/foo.sock".into()),
+            "/run/foo.sock",
+        ),
         ("@foo/bar", A::Abstract("foo/bar".into()), "@foo/bar"),
         (
             "vsock:2:1234",
@@ -189,13 +197,19 @@ fn addresses() {
         long_abstract.as_str(),
     ] {
         assert!(
-            matches!(SocketAddress::parse(bad), Err(SocketAddressError::Invalid(_))),
+            matches!(
+                SocketAddress::parse(bad),
+                Err(SocketAddressError::Invalid(_))
+            ),
             "{bad:?}"
         );
     }
     for range in ["65536", "127.0.0.1:70000", "[::]:99999"] {
         assert!(
-            matches!(SocketAddress::parse(range), Err(SocketAddressError::OutOfRange(_))),
+            matches!(
+                SocketAddress::parse(range),
+                Err(SocketAddressError::OutOfRange(_))
+            ),
             "{range:?}"
         );
     }
@@ -427,30 +441,118 @@ fn every_other_key() {
 fn invalid_values_keep_the_previous_value() {
     let mut s = SocketSettings::default();
     let cases: &[(&str, &str, &str)] = &[
-        ("SocketProtocol", "tcp", "Failed to parse socket protocol, ignoring: tcp"),
-        ("SocketProtocol", "", "Failed to parse socket protocol, ignoring: "),
-        ("BindIPv6Only", "maybe", "Failed to parse bind IPv6 only value, ignoring: maybe"),
-        ("Backlog", "-1", "Failed to parse unsigned value, ignoring: -1"),
-        ("BindToDevice", "a/b", "Invalid interface name, ignoring: a/b"),
+        (
+            "SocketProtocol",
+            "tcp",
+            "Failed to parse socket protocol, ignoring: tcp",
+        ),
+        (
+            "SocketProtocol",
+            "",
+            "Failed to parse socket protocol, ignoring: ",
+        ),
+        (
+            "BindIPv6Only",
+            "maybe",
+            "Failed to parse bind IPv6 only value, ignoring: maybe",
+        ),
+        (
+            "Backlog",
+            "-1",
+            "Failed to parse unsigned value, ignoring: -1",
+        ),
+        (
+            "BindToDevice",
+            "a/b",
+            "Invalid interface name, ignoring: a/b",
+        ),
         ("BindToDevice", "12", "Invalid interface name, ignoring: 12"),
-        ("BindToDevice", "averyveryverylongname", "Invalid interface name, ignoring: averyveryverylongname"),
-        ("TimeoutSec", "x", "Failed to parse TimeoutSec= parameter, ignoring: x"),
-        ("SocketMode", "0999", "Failed to parse mode value, ignoring: 0999"),
-        ("Accept", "maybe", "Failed to parse boolean value, ignoring: maybe"),
-        ("MaxConnections", "many", "Failed to parse unsigned value, ignoring: many"),
-        ("KeepAliveTimeSec", "x", "Failed to parse sec value, ignoring: x"),
-        ("Priority", "high", "Failed to parse int value, ignoring: high"),
+        (
+            "BindToDevice",
+            "averyveryverylongname",
+            "Invalid interface name, ignoring: averyveryverylongname",
+        ),
+        (
+            "TimeoutSec",
+            "x",
+            "Failed to parse TimeoutSec= parameter, ignoring: x",
+        ),
+        (
+            "SocketMode",
+            "0999",
+            "Failed to parse mode value, ignoring: 0999",
+        ),
+        (
+            "Accept",
+            "maybe",
+            "Failed to parse boolean value, ignoring: maybe",
+        ),
+        (
+            "MaxConnections",
+            "many",
+            "Failed to parse unsigned value, ignoring: many",
+        ),
+        (
+            "KeepAliveTimeSec",
+            "x",
+            "Failed to parse sec value, ignoring: x",
+        ),
+        (
+            "Priority",
+            "high",
+            "Failed to parse int value, ignoring: high",
+        ),
         ("Priority", "", "Failed to parse int value, ignoring: "),
-        ("ReceiveBuffer", "lots", "Failed to parse size value 'lots', ignoring: Invalid argument"),
-        ("ReceiveBuffer", "99999E", "Failed to parse size value '99999E', ignoring: Numerical result out of range"),
-        ("IPTOS", "256", "Failed to parse IP TOS value, ignoring: 256"),
-        ("IPTOS", "fast", "Failed to parse IP TOS value, ignoring: fast"),
-        ("Timestamping", "ms", "Failed to parse timestamping precision: ms"),
-        ("MessageQueueMaxMessages", "x", "Failed to parse long value, ignoring: x"),
-        ("Symlinks", "relative", "Symlinks= path is not absolute, ignoring: relative"),
-        ("Symlinks", "\"/unterminated", "Invalid syntax, ignoring: \"/unterminated"),
-        ("FileDescriptorName", "a:b", "Invalid file descriptor name, ignoring: a:b"),
-        ("TriggerLimitBurst", "x", "Failed to parse unsigned value, ignoring: x"),
+        (
+            "ReceiveBuffer",
+            "lots",
+            "Failed to parse size value 'lots', ignoring: Invalid argument",
+        ),
+        (
+            "ReceiveBuffer",
+            "99999E",
+            "Failed to parse size value '99999E', ignoring: Numerical result out of range",
+        ),
+        (
+            "IPTOS",
+            "256",
+            "Failed to parse IP TOS value, ignoring: 256",
+        ),
+        (
+            "IPTOS",
+            "fast",
+            "Failed to parse IP TOS value, ignoring: fast",
+        ),
+        (
+            "Timestamping",
+            "ms",
+            "Failed to parse timestamping precision: ms",
+        ),
+        (
+            "MessageQueueMaxMessages",
+            "x",
+            "Failed to parse long value, ignoring: x",
+        ),
+        (
+            "Symlinks",
+            "relative",
+            "Symlinks= path is not absolute, ignoring: relative",
+        ),
+        (
+            "Symlinks",
+            "\"/unterminated",
+            "Invalid syntax, ignoring: \"/unterminated",
+        ),
+        (
+            "FileDescriptorName",
+            "a:b",
+            "Invalid file descriptor name, ignoring: a:b",
+        ),
+        (
+            "TriggerLimitBurst",
+            "x",
+            "Failed to parse unsigned value, ignoring: x",
+        ),
     ];
     let before = s.clone();
     for (k, v, msg) in cases {
@@ -501,7 +603,10 @@ fn verify_rules() {
     apply(&mut s, "Accept", "yes").unwrap();
     assert_eq!(
         s.verify(),
-        Err("Unit configured for accepting sockets, but sockets are non-accepting. Refusing.".into())
+        Err(
+            "Unit configured for accepting sockets, but sockets are non-accepting. Refusing."
+                .into()
+        )
     );
     apply(&mut s, "ListenDatagram", "").unwrap();
     apply(&mut s, "ListenStream", "22").unwrap();
@@ -519,14 +624,17 @@ fn verify_rules() {
     apply(&mut t, "Symlinks", "/dev/log").unwrap();
     assert_eq!(
         t.verify(),
-        Err("Unit has symlinks set but none or more than one node in the file system. Refusing.".into())
+        Err(
+            "Unit has symlinks set but none or more than one node in the file system. Refusing."
+                .into()
+        )
     );
     apply(&mut t, "ListenStream", "/run/log.sock").unwrap();
     assert_eq!(t.verify(), Ok(()));
 }
 
 #[test]
-fn finish_load_and_dump() {
+fn fd_name_and_dump() {
     let name = UnitName::new("foo@bar.socket").unwrap();
     let mut s = SocketSettings::default();
     apply(&mut s, "ListenStream", "/run/foo.sock").unwrap();
@@ -534,14 +642,11 @@ fn finish_load_and_dump() {
     apply(&mut s, "SocketUser", "root").unwrap();
     apply(&mut s, "KeepAliveTimeSec", "90").unwrap();
     apply(&mut s, "Symlinks", "/dev/a /dev/b").unwrap();
-    apply(&mut s, "ExecStartPre", "/bin/echo \"a b\"").unwrap();
-    s.finish_load(&name);
-    assert_eq!(s.file_descriptor_name.as_deref(), Some("foo@bar.socket"));
-    assert_eq!(s.trigger_limit_burst, Some(20));
-    let mut out = String::new();
-    s.dump(&mut out, "\t");
+    assert_eq!(s.fd_name(&name), "foo@bar.socket");
+    let mut out = Vec::new();
+    s.dump(&name, &mut out);
     assert_eq!(
-        out,
+        render(&out),
         "\tBindIPv6Only: default\n\tBacklog: 4096\n\tSocketMode: 0666\n\tDirectoryMode: 0755\n\
          \tKeepAlive: no\n\tNoDelay: no\n\tFreeBind: no\n\tTransparent: no\n\tBroadcast: no\n\
          \tPassCredentials: no\n\tPassSecurity: no\n\tPassPacketInfo: no\n\tTCPCongestion: n/a\n\
@@ -551,19 +656,13 @@ fn finish_load_and_dump() {
          \tListenNetlink: audit 1\n\tTriggerLimitIntervalSec: 2s\n\tTriggerLimitBurst: 20\n\
          \tSymlinks: /dev/a /dev/b\n\tTimeoutSec: 1min 30s\n"
     );
-    let mut cmds = String::new();
-    s.dump_commands(&mut cmds, "\t");
-    assert_eq!(
-        cmds,
-        "\t-> ExecStartPre:\n\t\tCommand Line: /bin/echo \"a b\"\n"
-    );
     let mut a = SocketSettings::default();
     apply(&mut a, "Accept", "yes").unwrap();
-    a.finish_load(&name);
-    assert_eq!(a.file_descriptor_name.as_deref(), Some("connection"));
-    assert_eq!(a.trigger_limit_burst, Some(200));
-    let mut out = String::new();
-    a.dump(&mut out, "");
-    assert!(out.contains("MaxConnections: 64\nMaxConnectionsPerSource: 0\n"));
-    assert!(!out.contains("FlushPending"));
+    assert_eq!(a.fd_name(&name), "connection");
+    assert_eq!(a.effective_trigger_limit_burst(), 200);
+    let mut out = Vec::new();
+    a.dump(&name, &mut out);
+    let text = render(&out);
+    assert!(text.contains("\tMaxConnections: 64\n\tMaxConnectionsPerSource: 0\n"));
+    assert!(!text.contains("FlushPending"));
 }

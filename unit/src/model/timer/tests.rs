@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::mount::testing::{apply_in, check_table, invalid};
+use crate::model::mount::testing::{apply_in, check_table, invalid, render};
 
 fn apply(s: &mut TimerSettings, key: &str, value: &str) -> Result<(), SettingError> {
     apply_in(TIMER_DIRECTIVES, "backup@home.timer", s, key, value).0
@@ -34,7 +34,10 @@ fn table() {
 fn calendar_normalization() {
     let cases: &[(&str, &str)] = &[
         ("Sat,Thu,Mon-Wed,Sat-Sun", "Mon..Thu,Sat,Sun *-*-* 00:00:00"),
-        ("Sat,Thu,Mon..Wed,Sat..Sun", "Mon..Thu,Sat,Sun *-*-* 00:00:00"),
+        (
+            "Sat,Thu,Mon..Wed,Sat..Sun",
+            "Mon..Thu,Sat,Sun *-*-* 00:00:00",
+        ),
         ("Mon,Sun 12-*-* 2,1:23", "Mon,Sun 2012-*-* 01,02:23:00"),
         ("Wed *-1", "Wed *-*-01 00:00:00"),
         ("Wed-Wed,Wed *-1", "Wed *-*-01 00:00:00"),
@@ -42,7 +45,10 @@ fn calendar_normalization() {
         ("Wed, 17:48", "Wed *-*-* 17:48:00"),
         ("Wednesday,", "Wed *-*-* 00:00:00"),
         ("Wed-Sat,Tue 12-10-15 1:2:3", "Tue..Sat 2012-10-15 01:02:03"),
-        ("Wed..Sat,Tue 12-10-15 1:2:3", "Tue..Sat 2012-10-15 01:02:03"),
+        (
+            "Wed..Sat,Tue 12-10-15 1:2:3",
+            "Tue..Sat 2012-10-15 01:02:03",
+        ),
         ("*-*-7 0:0:0", "*-*-07 00:00:00"),
         ("10-15", "*-10-15 00:00:00"),
         ("monday *-12-* 17:00", "Mon *-12-* 17:00:00"),
@@ -104,9 +110,13 @@ fn calendar_normalization() {
             "2015-10-25 01:00:00 Asia/Vladivostok",
             "2015-10-25 01:00:00 Asia/Vladivostok",
         ),
-        ("weekly Pacific/Auckland", "Mon *-*-* 00:00:00 Pacific/Auckland"),
+        (
+            "weekly Pacific/Auckland",
+            "Mon *-*-* 00:00:00 Pacific/Auckland",
+        ),
     ];
     for (input, want) in cases {
+        assert!(calendar_spec_is_valid(input), "{input:?}");
         assert_eq!(
             normalize_calendar(input).as_deref(),
             Ok(*want),
@@ -155,7 +165,10 @@ fn calendar_refusals() {
         "24:00",
         "00:60",
     ] {
-        assert!(normalize_calendar(bad).is_err(), "{bad:?} should be refused");
+        assert!(
+            normalize_calendar(bad).is_err(),
+            "{bad:?} should be refused"
+        );
     }
 }
 
@@ -167,7 +180,7 @@ fn defaults() {
     assert!(!s.on_clock_change && !s.on_timezone_change);
     assert_eq!(s.accuracy, Usec::from_secs(60));
     assert_eq!(s.randomized_delay, Usec::ZERO);
-    assert!(s.unit.is_none() && s.calendar.is_empty() && s.monotonic.is_empty());
+    assert!(s.unit.is_none() && s.on_calendar.is_empty() && s.monotonic.is_empty());
     assert_eq!(
         s.verify(),
         Err("Timer unit lacks value setting. Refusing.".into())
@@ -196,7 +209,7 @@ fn every_key() {
     apply(&mut s, "AccuracySec", "1us").unwrap();
     apply(&mut s, "RandomizedDelaySec", "30s").unwrap();
     apply(&mut s, "Unit", "other@%i.service").unwrap();
-    assert_eq!(s.calendar, vec!["daily".to_owned()]);
+    assert_eq!(s.on_calendar, vec!["daily".to_owned()]);
     assert_eq!(
         s.monotonic,
         vec![
@@ -211,11 +224,14 @@ fn every_key() {
     assert!(s.fixed_random_delay && !s.remain_after_elapse);
     assert_eq!(s.accuracy, Usec(1));
     assert_eq!(s.randomized_delay, Usec::from_secs(30));
-    assert_eq!(s.unit.as_ref().map(UnitName::as_str), Some("other@home.service"));
+    assert_eq!(
+        s.unit.as_ref().map(UnitName::as_str),
+        Some("other@home.service")
+    );
     assert_eq!(s.verify(), Ok(()));
     // Any empty On*= clears every value, calendar and monotonic alike.
     apply(&mut s, "OnBootSec", "").unwrap();
-    assert!(s.calendar.is_empty() && s.monotonic.is_empty());
+    assert!(s.on_calendar.is_empty() && s.monotonic.is_empty());
 }
 
 #[test]
@@ -230,7 +246,7 @@ fn invalid_values_keep_the_previous_value() {
         invalid(apply(&mut s, "OnBootSec", "soon")),
         "Failed to parse timer value, ignoring: soon"
     );
-    assert_eq!(s.calendar.len(), 1);
+    assert_eq!(s.on_calendar.len(), 1);
     assert!(s.monotonic.is_empty());
     assert_eq!(
         invalid(apply(&mut s, "AccuracySec", "x")),
@@ -275,21 +291,17 @@ fn trigger_unit_rules() {
 }
 
 #[test]
-fn finish_load_and_dump() {
+fn target_and_dump() {
     let name = UnitName::new("backup@home.timer").unwrap();
     let mut s = TimerSettings::default();
     apply(&mut s, "OnBootSec", "15min").unwrap();
     apply(&mut s, "OnCalendar", "Mon,Tue,Wed 9:00").unwrap();
     apply(&mut s, "OnUnitActiveSec", "1.5s").unwrap();
-    s.finish_load(&name);
+    assert_eq!(s.target(&name).as_str(), "backup@home.service");
+    let mut out = Vec::new();
+    s.dump(&name, &mut out);
     assert_eq!(
-        s.unit.as_ref().map(UnitName::as_str),
-        Some("backup@home.service")
-    );
-    let mut out = String::new();
-    s.dump(&mut out, "\t");
-    assert_eq!(
-        out,
+        render(&out),
         "\tUnit: backup@home.service\n\tPersistent: no\n\tWakeSystem: no\n\tAccuracy: 1min\n\
          \tRemainAfterElapse: yes\n\tFixedRandomDelay: no\n\tOnClockChange: no\n\
          \tOnTimeZoneChange: no\n\tOnUnitActiveSec: 1.500000s\n\
