@@ -1,6 +1,6 @@
 //! The directive tables: how one `Key=value` assignment changes the typed model.
 //!
-//! Every section of the typed model has a static table of [`Directive`]s, each a
+//! Every section of the typed model has a static table of `Directive`s, each a
 //! setting name and the function that applies one assignment of it. The loader looks
 //! keys up in the tables of the section it is in; the coverage table
 //! (`docs/directives.md`) is generated from the same tables, so what the docs claim

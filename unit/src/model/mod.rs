@@ -242,11 +242,12 @@ pub fn directive_names() -> Vec<(&'static str, &'static str, directive::Support)
             }
         }
     };
-    let own: [(
+    type Own = (
         &'static str,
         Vec<(&'static str, directive::Support)>,
         UnitType,
-    ); 9] = [
+    );
+    let own: [Own; 9] = [
         (
             "Service",
             names_of(service::SERVICE_DIRECTIVES).collect(),
