@@ -65,7 +65,11 @@ fn cargo_test(args: &[&str], extra: &[String], tally: &mut Tally) -> Result<bool
         println!("{line}");
         tally.add_line(&line);
     }
-    Ok(child.wait().context("waiting for cargo test")?.success())
+    let st = child.wait().context("waiting for cargo test")?;
+    if !st.success() {
+        eprintln!("xtask: cargo test {} failed ({st})", args.join(" "));
+    }
+    Ok(st.success())
 }
 
 /// `cargo xtask test [--no-lint] [-- FILTER...]`.
@@ -105,9 +109,25 @@ pub(crate) fn run(args: &[String]) -> Result<bool> {
     let mut test_args: Vec<String> = filter.clone();
     test_args.push("--".into());
     test_args.push("--include-ignored".into());
-    ok &= cargo_test(&["--workspace", "--all-targets"], &test_args, &mut tally)?;
+    // Every test target except the criterion benches (they take no libtest flags); then the
+    // benches once each in test mode (criterion runs every benchmark a single time), then
+    // the doctests.
+    let targets = [
+        "--workspace",
+        "--no-fail-fast",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--examples",
+    ];
+    ok &= cargo_test(&targets, &test_args, &mut tally)?;
     if filter.is_empty() {
-        ok &= cargo_test(&["--workspace", "--doc"], &[], &mut tally)?;
+        ok &= cargo_test(
+            &["--workspace", "--no-fail-fast", "--benches"],
+            &[],
+            &mut tally,
+        )?;
+        ok &= cargo_test(&["--workspace", "--no-fail-fast", "--doc"], &[], &mut tally)?;
     }
     ok &= tally.failed == 0;
     println!(

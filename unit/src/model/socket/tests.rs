@@ -84,7 +84,7 @@ fn table() {
 #[test]
 fn defaults() {
     let s = SocketSettings::default();
-    assert_eq!(s.backlog, 4096);
+    assert_eq!(s.backlog, 2147483647);
     assert_eq!(s.socket_mode, 0o666);
     assert_eq!(s.directory_mode, 0o755);
     assert_eq!(s.max_connections, 64);
@@ -647,7 +647,7 @@ fn fd_name_and_dump() {
     s.dump(&name, &mut out);
     assert_eq!(
         render(&out),
-        "\tBindIPv6Only: default\n\tBacklog: 4096\n\tSocketMode: 0666\n\tDirectoryMode: 0755\n\
+        "\tBindIPv6Only: default\n\tBacklog: 2147483647\n\tSocketMode: 0666\n\tDirectoryMode: 0755\n\
          \tKeepAlive: no\n\tNoDelay: no\n\tFreeBind: no\n\tTransparent: no\n\tBroadcast: no\n\
          \tPassCredentials: no\n\tPassSecurity: no\n\tPassPacketInfo: no\n\tTCPCongestion: n/a\n\
          \tRemoveOnStop: no\n\tWritable: no\n\tFileDescriptorName: foo@bar.socket\n\
