@@ -136,14 +136,25 @@ fn apply_file(
                         );
                     }
                     None if key.starts_with("X-") => {}
-                    None => diags.push(
-                        Diagnostic::warning(
-                            path,
-                            a.line,
-                            format!("Unknown key name '{key}' in section '{sect_name}', ignoring."),
-                        )
-                        .at_column(a.key_column),
-                    ),
+                    None => {
+                        unit.unsupported.push(crate::model::RawSetting {
+                            section: sect_name.clone(),
+                            key: key.to_owned(),
+                            value: value.to_owned(),
+                            path: path.map(Path::to_path_buf),
+                            line: a.line,
+                        });
+                        diags.push(
+                            Diagnostic::warning(
+                                path,
+                                a.line,
+                                format!(
+                                    "Unknown key name '{key}' in section '{sect_name}', ignoring."
+                                ),
+                            )
+                            .at_column(a.key_column),
+                        );
+                    }
                 }
             }
         }
@@ -474,3 +485,6 @@ pub fn parse_unit_text(
 pub fn has_typed_section(t: UnitType) -> bool {
     matches!(t, UnitType::Service)
 }
+
+#[cfg(test)]
+mod tests;

@@ -91,6 +91,24 @@ pub enum UnitKind {
     Other(UnitType),
 }
 
+/// A setting keel did not apply: an unknown key (or one in an unknown section), kept as
+/// written so that nothing in a unit file is silently lost (tools can show it, later keel
+/// versions may understand it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RawSetting {
+    /// The section it was in.
+    pub section: String,
+    /// The key.
+    pub key: String,
+    /// The value (continuations joined).
+    pub value: String,
+    /// The file.
+    pub path: Option<PathBuf>,
+    /// 1-based line.
+    pub line: u32,
+}
+
 /// A loaded unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -117,6 +135,8 @@ pub struct Unit {
     pub cgroup: Option<CGroupSettings>,
     /// The type-specific section.
     pub kind: UnitKind,
+    /// Settings systemd 248 does not know (each also got a warning), kept unapplied.
+    pub unsupported: Vec<RawSetting>,
 }
 
 /// Which shared setting groups a unit type has, as in 248's unit vtables.
@@ -194,6 +214,7 @@ impl Unit {
             kill: k.then(KillSettings::default),
             cgroup: c.then(CGroupSettings::default),
             kind,
+            unsupported: Vec::new(),
         }
     }
 
