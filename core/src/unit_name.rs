@@ -424,9 +424,13 @@ fn path_is_normalized(p: &str) -> bool {
         .all(|c| c != "." && c != ".." && c.len() <= 255)
 }
 
-/// Collapses repeated slashes and drops a trailing one (systemd's `path_simplify` without
-/// removing dots).
-fn simplify_slashes(p: &str) -> String {
+/// Collapses repeated slashes and drops a trailing one (systemd's `path_simplify(p, false)`:
+/// `.` components are kept).
+///
+/// ```
+/// assert_eq!(keel_core::unit_name::simplify_slashes("//a//./b/"), "/a/./b");
+/// ```
+pub fn simplify_slashes(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     for c in p.chars() {
         if c == '/' && out.ends_with('/') {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use keel_core::specifier::SpecifierContext;
 use keel_core::time::{Usec, parse_sec};
 use keel_core::unit_name::UnitName;
-use keel_core::word::ExtractFlags;
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
@@ -23,8 +22,7 @@ use crate::lex::{Item, lex};
 use crate::lookup::Scope;
 use crate::model::cgroup::{CGROUP_DIRECTIVES, CGroupSettings};
 use crate::model::directive::{ApplyFn, Directive, ParseCtx, SettingError, Support, find};
-use crate::model::exec::io::env_replace;
-use crate::model::exec::value::{Words, boolean, unsigned};
+use crate::model::exec::value::{boolean, unsigned};
 use crate::model::exec::{EXEC_DIRECTIVES, ExecSettings, LogLevel, choice, parse_choice, sec};
 use crate::model::service::OomPolicy;
 
@@ -158,30 +156,13 @@ impl Default for ManagerConfig {
     }
 }
 
-/// `config_parse_environ` without specifiers (248): assignments, later ones replace
-/// earlier ones of the same name, empty resets.
+/// `config_parse_environ` without specifiers (248).
 fn environ(
     list: &mut Vec<String>,
     ctx: &mut ParseCtx<'_>,
     value: &str,
 ) -> Result<(), SettingError> {
-    if value.is_empty() {
-        list.clear();
-        return Ok(());
-    }
-    for word in Words::new(value, ExtractFlags::CUNESCAPE | ExtractFlags::UNQUOTE) {
-        let Ok(word) = word else {
-            return Err(SettingError::invalid(format!(
-                "Invalid syntax, ignoring: {value}"
-            )));
-        };
-        if keel_core::env::env_assignment_is_valid(&word) {
-            env_replace(list, word);
-        } else {
-            ctx.warn(format!("Invalid environment assignment, ignoring: {word}"));
-        }
-    }
-    Ok(())
+    crate::model::exec::io::parse_environ(list, ctx, value, false)
 }
 
 fn opt_bool(field: &mut Option<bool>, v: &str) -> Result<(), SettingError> {

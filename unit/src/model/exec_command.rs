@@ -154,21 +154,6 @@ fn quote_word(w: &str) -> String {
     out
 }
 
-/// systemd's `path_simplify(path, false)`: repeated and trailing slashes dropped, `.` kept.
-fn collapse_slashes(p: &str) -> String {
-    let mut out = String::with_capacity(p.len());
-    for c in p.chars() {
-        if c == '/' && out.ends_with('/') {
-            continue;
-        }
-        out.push(c);
-    }
-    if out.len() > 1 && out.ends_with('/') {
-        out.pop();
-    }
-    out
-}
-
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -272,7 +257,7 @@ pub fn parse_exec(
         if !separate_argv0 {
             argv.push(path.clone());
         }
-        let path = collapse_slashes(&path);
+        let path = keel_core::unit_name::simplify_slashes(&path);
 
         let mut semicolon = false;
         loop {

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use keel_core::specifier::{UNIT_NAME_SPECIFIERS, expand_specifiers_limited};
 use keel_core::time::{Usec, parse_sec, parse_sec_fix_0};
 use keel_core::unit_name::{UnitName, UnitType};
 use keel_core::word::ExtractFlags;
@@ -16,7 +15,7 @@ use super::exec::value::{Words, boolean, set_bool, unit_path, unsigned};
 use super::exec::{choice, parse_choice, sec};
 use super::exec_command::{ExecCommand, parse_exec};
 use super::kill::Signal;
-use super::unit_section::EmergencyAction;
+use super::unit_section::{EmergencyAction, unit_name_words};
 
 choice! {
     /// `Type=`.
@@ -354,27 +353,12 @@ fn apply_sockets(
     ctx: &mut ParseCtx<'_>,
     value: &str,
 ) -> Result<(), SettingError> {
-    for word in Words::new(value, ExtractFlags::RETAIN_ESCAPE) {
-        let Ok(word) = word else {
-            return Err(SettingError::invalid(format!(
-                "Trailing garbage in sockets, ignoring: {value}"
-            )));
-        };
-        let name = match expand_specifiers_limited(
-            &word,
-            ctx.unit,
-            ctx.specifiers,
-            UNIT_NAME_SPECIFIERS,
-        ) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.warn(format!(
-                    "Failed to resolve unit specifiers in {word}, ignoring: {e}"
-                ));
-                continue;
-            }
-        };
-        match UnitName::new(&name) {
+    unit_name_words(
+        ctx,
+        value,
+        "Trailing garbage in sockets",
+        "Failed to resolve unit specifiers in {}",
+        |ctx, name| match UnitName::new(name) {
             Ok(u) if u.unit_type() == UnitType::Socket => {
                 if !s.sockets.contains(&u) {
                     s.sockets.push(u);
@@ -382,9 +366,8 @@ fn apply_sockets(
             }
             Ok(_) => ctx.warn(format!("Unit must be of type socket, ignoring: {name}")),
             Err(_) => ctx.warn(format!("Unit name is not valid, ignoring: {name}")),
-        }
-    }
-    Ok(())
+        },
+    )
 }
 
 fn apply_pid_file(

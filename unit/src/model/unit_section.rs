@@ -240,30 +240,42 @@ pub(crate) fn add_deps(
     ctx: &mut ParseCtx<'_>,
     value: &str,
 ) -> Result<(), SettingError> {
-    for word in Words::new(value, ExtractFlags::RETAIN_ESCAPE) {
-        let Ok(word) = word else {
-            return Err(SettingError::invalid(format!(
-                "Invalid syntax, ignoring: {value}"
-            )));
-        };
-        let name = match expand_specifiers_limited(
-            &word,
-            ctx.unit,
-            ctx.specifiers,
-            UNIT_NAME_SPECIFIERS,
-        ) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.warn(format!(
-                    "Failed to resolve unit name '{word}', ignoring: {e}"
-                ));
-                continue;
-            }
-        };
-        match UnitName::new(&name) {
+    unit_name_words(
+        ctx,
+        value,
+        "Invalid syntax",
+        "Failed to resolve unit name '{}'",
+        |ctx, name| match UnitName::new(name) {
             Ok(u) => deps.add(kind, u),
             Err(_) => ctx.warn(format!(
                 "Failed to add dependency on {name}, ignoring: Invalid argument"
+            )),
+        },
+    )
+}
+
+/// The words of a unit-name list (`EXTRACT_RETAIN_ESCAPE`), each expanded with
+/// `unit_name_printf`'s specifiers and handed to `each`; a word whose specifiers fail is a
+/// warning (`resolve_msg` with `{}` for the word), a syntax error ends the list
+/// (`syntax_msg`).
+pub(crate) fn unit_name_words(
+    ctx: &mut ParseCtx<'_>,
+    value: &str,
+    syntax_msg: &str,
+    resolve_msg: &str,
+    mut each: impl FnMut(&mut ParseCtx<'_>, &str),
+) -> Result<(), SettingError> {
+    for word in Words::new(value, ExtractFlags::RETAIN_ESCAPE) {
+        let Ok(word) = word else {
+            return Err(SettingError::invalid(format!(
+                "{syntax_msg}, ignoring: {value}"
+            )));
+        };
+        match expand_specifiers_limited(&word, ctx.unit, ctx.specifiers, UNIT_NAME_SPECIFIERS) {
+            Ok(name) => each(ctx, &name),
+            Err(e) => ctx.warn(format!(
+                "{}, ignoring: {e}",
+                resolve_msg.replace("{}", &word)
             )),
         }
     }

@@ -209,8 +209,20 @@ pub(super) fn apply_environment(
     ctx: &mut ParseCtx<'_>,
     value: &str,
 ) -> Result<(), SettingError> {
+    parse_environ(&mut s.environment, ctx, value, true)
+}
+
+/// `config_parse_environ`: whitespace-separated `NAME=VALUE` words (unquoted, C-unescaped),
+/// specifiers expanded when `specifiers` (unit files; not `system.conf` in 248); invalid ones
+/// are warnings; a later assignment of a name replaces the earlier; empty resets.
+pub(crate) fn parse_environ(
+    list: &mut Vec<String>,
+    ctx: &mut ParseCtx<'_>,
+    value: &str,
+    specifiers: bool,
+) -> Result<(), SettingError> {
     if value.is_empty() {
-        s.environment.clear();
+        list.clear();
         return Ok(());
     }
     for word in Words::new(value, ExtractFlags::CUNESCAPE | ExtractFlags::UNQUOTE) {
@@ -219,18 +231,22 @@ pub(super) fn apply_environment(
                 "Invalid syntax, ignoring: {value}"
             )));
         };
-        let k = match expand(ctx, &word) {
-            Ok(k) => k,
-            Err(e) => {
-                ctx.warn(e.to_string());
-                continue;
+        let k = if specifiers {
+            match expand(ctx, &word) {
+                Ok(k) => k,
+                Err(e) => {
+                    ctx.warn(e.to_string());
+                    continue;
+                }
             }
+        } else {
+            word
         };
         if !env_assignment_is_valid(&k) {
             ctx.warn(format!("Invalid environment assignment, ignoring: {k}"));
             continue;
         }
-        env_replace(&mut s.environment, k);
+        env_replace(list, k);
     }
     Ok(())
 }
