@@ -356,11 +356,14 @@ impl UnitLookup {
 
     fn scan_entry(&mut self, fname: &str, path: &Path, ftype: Option<fs::FileType>) {
         for suffix in [".d", ".wants", ".requires"] {
+            if !fname.ends_with(suffix) {
+                continue;
+            }
             let is_dir = match ftype {
                 Some(t) if !t.is_symlink() => t.is_dir(),
                 _ => path.is_dir(),
             };
-            if fname.ends_with(suffix) && is_dir {
+            if is_dir {
                 let bit = 1u128 << (self.dirs.len() - 1);
                 *self.aux_dirs.entry(fname.to_owned()).or_default() |= bit;
                 return;
@@ -449,6 +452,16 @@ impl UnitLookup {
     /// # Errors
     /// None today; the `Result` leaves room for I/O errors on drop-in directories.
     pub fn resolve(&self, name: &UnitName) -> Result<UnitFiles, LookupError> {
+        self.resolve_inner(name, true)
+    }
+
+    /// [`UnitLookup::resolve`] without the check for an empty fragment (the loader sees that
+    /// when it reads the file, saving a `stat` per unit).
+    pub(crate) fn resolve_for_load(&self, name: &UnitName) -> Result<UnitFiles, LookupError> {
+        self.resolve_inner(name, false)
+    }
+
+    fn resolve_inner(&self, name: &UnitName, check_empty: bool) -> Result<UnitFiles, LookupError> {
         let mut diagnostics = Vec::new();
         let mut from_template = false;
         let mut masked = false;
@@ -462,7 +475,7 @@ impl UnitLookup {
         let fragment = match entry {
             Some(Entry::Fragment(p)) => {
                 // An empty file masks the unit, like a symlink to /dev/null.
-                if fs::metadata(&p).is_ok_and(|m| m.len() == 0) {
+                if check_empty && fs::metadata(&p).is_ok_and(|m| m.len() == 0) {
                     masked = true;
                     None
                 } else {
