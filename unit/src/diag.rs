@@ -13,6 +13,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Information about a value that was accepted but adjusted (systemd's `LOG_NOTICE`,
+    /// e.g. a `PIDFile=` below `/var/run/` moved to `/run/`).
+    Notice,
     /// The assignment or line was ignored; the unit still loads (systemd's "…, ignoring").
     Warning,
     /// The file or unit could not be used as written (for example a fatal `ExecStart=`).
@@ -45,6 +48,14 @@ impl Diagnostic {
             line,
             column: 0,
             message: message.into(),
+        }
+    }
+
+    /// A notice about `path:line`.
+    pub fn notice(path: Option<&Path>, line: u32, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Notice,
+            ..Self::warning(path, line, message)
         }
     }
 

@@ -120,6 +120,9 @@ fn apply_file(
                 for w in ctx.warnings {
                     diags.push(Diagnostic::warning(path, a.line, w).at_column(a.value_column));
                 }
+                for n in ctx.notices {
+                    diags.push(Diagnostic::notice(path, a.line, n).at_column(a.value_column));
+                }
                 match r {
                     Some(Ok(())) => {}
                     Some(Err(e)) if e.is_fatal() => {
@@ -353,6 +356,24 @@ impl UnitLoader {
         &self.specifiers
     }
 
+    /// 248 reads the drop-ins of a masked unit too (they can still set e.g. its description);
+    /// nothing else happens to it.
+    fn masked_dropins(
+        &self,
+        unit: &mut Unit,
+        dropins: &[std::path::PathBuf],
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        for d in dropins {
+            if let Ok(t) = std::fs::read(d) {
+                unit.dropin_paths.push(d.clone());
+                if apply_file(unit, &t, Some(d), &self.specifiers, diags).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Loads `name`: fragment (an instance falls back to its template), drop-ins,
     /// `.wants/`/`.requires/`, then the load-time checks.
     ///
@@ -369,6 +390,7 @@ impl UnitLoader {
         }
         unit.fragment_path = files.fragment.clone();
         if files.masked {
+            self.masked_dropins(&mut unit, &files.dropins, &mut diags);
             unit.load_state = LoadState::Masked;
             return Ok(LoadedUnit {
                 unit,
@@ -398,6 +420,7 @@ impl UnitLoader {
             }
         };
         if text.is_empty() {
+            self.masked_dropins(&mut unit, &files.dropins, &mut diags);
             unit.load_state = LoadState::Masked;
             return Ok(LoadedUnit {
                 unit,

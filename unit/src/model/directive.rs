@@ -117,6 +117,8 @@ pub struct ParseCtx<'a> {
     /// e.g. an unknown system call name inside `SystemCallFilter=`. The loader turns
     /// each into a diagnostic at the assignment's line.
     pub warnings: Vec<String>,
+    /// Notices: the value was accepted but adjusted (systemd's `LOG_NOTICE`).
+    pub notices: Vec<String>,
 }
 
 impl<'a> ParseCtx<'a> {
@@ -127,12 +129,18 @@ impl<'a> ParseCtx<'a> {
             specifiers,
             key,
             warnings: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
     /// Records a warning while accepting the value.
     pub fn warn(&mut self, message: impl Into<String>) {
         self.warnings.push(message.into());
+    }
+
+    /// Records a notice: the value was accepted but adjusted.
+    pub fn notice(&mut self, message: impl Into<String>) {
+        self.notices.push(message.into());
     }
 }
 

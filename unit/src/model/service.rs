@@ -382,7 +382,7 @@ fn apply_pid_file(
     let p = p.to_string_lossy().into_owned();
     if let Some(rest) = p.strip_prefix("/var/run/") {
         let new = format!("/run/{rest}");
-        ctx.warn(format!(
+        ctx.notice(format!(
             "PIDFile= references a path below legacy directory /var/run/, updating {p} → {new}; please update the unit file accordingly."
         ));
         s.pid_file = Some(new);
