@@ -163,11 +163,18 @@ impl LookupPaths {
     }
 }
 
+/// `root` + `p`, with `p`'s `..` components resolved lexically and never leaving `root`.
 fn join_root(root: &Path, p: &Path) -> PathBuf {
-    let rel: PathBuf = p
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect();
+    let mut rel = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => rel.push(n),
+            Component::ParentDir => {
+                rel.pop();
+            }
+            _ => {}
+        }
+    }
     root.join(rel)
 }
 

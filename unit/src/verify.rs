@@ -159,7 +159,9 @@ pub fn verify(paths: &[PathBuf], opts: &VerifyOptions) -> Result<VerifyReport, V
     // The argument directories first (absolute, deduplicated), then the defaults.
     let mut dirs: Vec<PathBuf> = Vec::new();
     for t in &targets {
-        let abs = std::path::absolute(&t.dir).unwrap_or_else(|_| t.dir.clone());
+        let abs = std::fs::canonicalize(&t.dir)
+            .or_else(|_| std::path::absolute(&t.dir))
+            .unwrap_or_else(|_| t.dir.clone());
         if !dirs.contains(&abs) {
             dirs.push(abs);
         }
