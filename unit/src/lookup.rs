@@ -241,7 +241,11 @@ pub struct UnitLookup {
     /// Every `X.d`, `X.wants`, `X.requires` directory found (host paths).
     /// Every `X.d`, `X.wants`, `X.requires` directory name → bit mask of the indexes (in
     /// `dirs`) of the search directories that have it.
-    aux_dirs: std::collections::HashMap<String, u128>,
+    aux_dirs: std::collections::HashMap<
+        String,
+        u128,
+        std::hash::BuildHasherDefault<crate::model::directive::Fnv>,
+    >,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -327,7 +331,7 @@ impl UnitLookup {
             ids: BTreeMap::new(),
             aliases: BTreeMap::new(),
             alias_of: BTreeMap::new(),
-            aux_dirs: std::collections::HashMap::new(),
+            aux_dirs: std::collections::HashMap::default(),
             diagnostics: Vec::new(),
         };
         for sp in &paths.search_path {
@@ -545,10 +549,19 @@ impl UnitLookup {
             names.push(name.clone());
         }
 
-        let dropin_dirs = self.find_dirs(&names, ".d");
+        let candidates: Vec<Vec<String>> = names
+            .iter()
+            .map(|n| {
+                let mut c = Vec::new();
+                dir_candidates(n, &mut c);
+                c
+            })
+            .collect();
+        let dropin_dirs = self.find_dirs_in(&names, &candidates, ".d");
         let dropins = collect_confs(&dropin_dirs);
-        let wants = self.collect_deps(&names, ".wants", &primary, &mut diagnostics);
-        let requires = self.collect_deps(&names, ".requires", &primary, &mut diagnostics);
+        let wants = self.collect_deps(&names, &candidates, ".wants", &primary, &mut diagnostics);
+        let requires =
+            self.collect_deps(&names, &candidates, ".requires", &primary, &mut diagnostics);
         Ok(UnitFiles {
             name: primary,
             fragment,
@@ -564,15 +577,17 @@ impl UnitLookup {
 
     /// The existing `X<suffix>` directories for all names, in systemd's order: per name, per
     /// search directory: the name, its template, its dash prefixes; then the type-level dir.
-    fn find_dirs(&self, names: &[UnitName], suffix: &str) -> Vec<PathBuf> {
+    /// The existing `X{suffix}` directories for `names` (whose drop-in candidate names are
+    /// `all`, see [`dir_candidates`]), in 248's order, then the type-wide one.
+    fn find_dirs_in(&self, names: &[UnitName], all: &[Vec<String>], suffix: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
+        if self.aux_dirs.is_empty() {
+            return out;
+        }
         let mut key = String::new();
-        let mut candidates = Vec::new();
-        for n in names {
-            candidates.clear();
-            dir_candidates(n, &mut candidates);
+        for candidates in all {
             for idx in 0..self.dirs.len() {
-                for c in &candidates {
+                for c in candidates {
                     key.clear();
                     key.push_str(c);
                     key.push_str(suffix);
@@ -607,12 +622,13 @@ impl UnitLookup {
     fn collect_deps(
         &self,
         names: &[UnitName],
+        candidates: &[Vec<String>],
         suffix: &str,
         unit: &UnitName,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Vec<UnitName> {
         let mut out: Vec<UnitName> = Vec::new();
-        for d in self.find_dirs(names, suffix) {
+        for d in self.find_dirs_in(names, candidates, suffix) {
             let Ok(rd) = fs::read_dir(&d) else { continue };
             let mut entries: Vec<String> = rd
                 .flatten()
