@@ -9,7 +9,9 @@
 
 mod compare;
 mod packages;
+mod syscalls;
 mod testrun;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -18,7 +20,10 @@ fn usage() -> ExitCode {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          test [--no-lint] [-- CARGO-TEST-FILTER...]   install what the tests need (as root), lint, run every test tier\n  \
-         compare unit-load [--runs N]                 keel vs systemd on the Debian unit corpus, with the ratio"
+         compare unit-load [--runs N]                 keel vs systemd on the Debian unit corpus, with the ratio\n  \
+         compare seccomp                              keel vs libseccomp on @system-service (length, insns/syscall)\n  \
+         gen-syscalls                                 regenerate exec/src/seccomp/tables/ from kernel UAPI headers\n  \
+         vm <build | run SCENARIO... | test | selftest>  kernel-feature scenarios of tests/vm/ in QEMU"
     );
     ExitCode::from(2)
 }
@@ -30,10 +35,13 @@ fn main() -> ExitCode {
     };
     let result = match cmd.as_str() {
         "test" => testrun::run(rest),
+        "gen-syscalls" => syscalls::gen_syscalls(rest),
         "compare" => match rest.split_first() {
             Some((what, more)) if what == "unit-load" => compare::unit_load(more),
+            Some((what, more)) if what == "seccomp" => syscalls::compare_seccomp(more),
             _ => return usage(),
         },
+        "vm" => vm::command(rest),
         _ => return usage(),
     };
     match result {

@@ -71,7 +71,7 @@ pub(crate) fn ensure_package_lists() -> Result<()> {
     let has_lists = std::fs::read_dir(lists)
         .map(|d| {
             d.flatten()
-                .any(|e| e.file_name().to_string_lossy().ends_with("_Packages"))
+                .any(|e| e.file_name().to_string_lossy().contains("_Packages"))
         })
         .unwrap_or(false);
     if has_lists || !is_root() {

@@ -129,6 +129,20 @@ pub(crate) fn run(args: &[String]) -> Result<bool> {
         )?;
         ok &= cargo_test(&["--workspace", "--no-fail-fast", "--doc"], &[], &mut tally)?;
     }
+    if filter.is_empty() {
+        // The kernel-feature scenarios in QEMU (tests/vm/), one pass or fail each, and the
+        // harness self-test (a scenario failing on purpose must be reported as failed).
+        match crate::vm::test_suite().and_then(|t| Ok((t, crate::vm::selftest()?))) {
+            Ok((t, selftest_ok)) => {
+                tally.passed += t.passed + u64::from(selftest_ok);
+                tally.failed += t.failed + u64::from(!selftest_ok);
+            }
+            Err(e) => {
+                eprintln!("xtask: vm test: {e:#}");
+                tally.failed += 1;
+            }
+        }
+    }
     ok &= tally.failed == 0;
     println!(
         "keel: {} passed, {} failed, {} skipped",

@@ -58,6 +58,12 @@ enum Command {
     },
     /// Print the unit search path.
     UnitPaths,
+    /// List the syscall groups (all, or the ones named) as `systemd-analyze
+    /// syscall-filter` does.
+    SyscallFilter {
+        /// Group names (`@system-service`, …).
+        groups: Vec<String>,
+    },
     /// Print every setting keel knows, by section, with its support level (the coverage
     /// table; `--markdown` prints `docs/directives.md`).
     Directives {
@@ -185,6 +191,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                     println!("[{section}]{key} {support:?}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SyscallFilter { groups } => {
+            let names: Vec<&str> = groups.iter().map(String::as_str).collect();
+            print!("{}", keel_exec::seccomp::format_groups(&names)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::UnitPaths => {
