@@ -9,7 +9,15 @@ use anyhow::{Context, Result, bail};
 /// - `systemd`: `systemd --test` and `systemd-analyze` for the differential tests.
 /// - `util-linux`: `setpriv` to run `systemd --test` as an unprivileged user.
 /// - `apt`, `dpkg`: `apt-get download` + `dpkg -x` to fetch the Debian unit corpus.
-pub(crate) const TEST_PACKAGES: &[&str] = &["systemd", "util-linux", "apt", "dpkg", "passwd"];
+/// - `bubblewrap`: the peer of `cargo xtask compare spawn`.
+pub(crate) const TEST_PACKAGES: &[&str] = &[
+    "systemd",
+    "util-linux",
+    "apt",
+    "dpkg",
+    "passwd",
+    "bubblewrap",
+];
 
 fn is_installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
