@@ -394,6 +394,7 @@ impl From<&ExecCommand> for Command {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // style.md's idiom for plain data
 mod tests {
     use super::*;
     use keel_unit::load::parse_unit_text;

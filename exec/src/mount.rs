@@ -163,9 +163,27 @@ fn push_table(out: &mut Vec<MountEntry>, table: &[(&str, MountMode, bool)]) {
     }
 }
 
-/// Whether `path` lies strictly below `parent`.
+fn bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_encoded_bytes()
+}
+
+/// Whether `path` lies strictly below `parent` (both absolute and simplified, as keel-unit
+/// stores them; compared as bytes, which is what makes planning cheap).
 fn is_below(path: &Path, parent: &Path) -> bool {
-    path != parent && path.starts_with(parent)
+    let (p, q) = (bytes(path), bytes(parent));
+    p.len() > q.len() && p.starts_with(q) && (q.ends_with(b"/") || p[q.len()] == b'/')
+}
+
+/// Whether `path` is `parent` or lies below it.
+fn is_at_or_below(path: &Path, parent: &Path) -> bool {
+    path == parent || is_below(path, parent)
+}
+
+/// systemd's `path_compare()` order: component-wise, so a prefix sorts before the paths
+/// below it (`/a` < `/a/b` < `/a-b`): bytes compared with `/` lowest.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: &u8| if *c == b'/' { 0 } else { u16::from(*c) + 1 };
+    bytes(a).iter().map(key).cmp(bytes(b).iter().map(key))
 }
 
 /// Decides the mount namespace of a command, or `None` when it needs none
@@ -352,11 +370,7 @@ pub fn plan_mounts(ctx: &ExecContext, sandboxed: bool) -> Result<Option<MountPla
     if !needs {
         return Ok(None);
     }
-    v.sort_by(|a, b| {
-        a.path
-            .cmp(&b.path)
-            .then(a.mode.priority().cmp(&b.mode.priority()))
-    });
+    v.sort_by(|a, b| path_order(&a.path, &b.path).then(a.mode.priority().cmp(&b.mode.priority())));
     // drop_duplicates: the first (highest-priority) entry wins and takes the flags.
     let mut merged: Vec<MountEntry> = Vec::with_capacity(v.len());
     for e in v {
@@ -527,7 +541,7 @@ fn remount_ops(
             },
             None => m.clone(),
         };
-        if !is_below(&view, &e.path) || deeper.iter().any(|d| view.starts_with(d)) {
+        if !is_below(&view, &e.path) || deeper.iter().any(|d| is_at_or_below(&view, d)) {
             continue;
         }
         ops.push(Op::Setattr {
@@ -543,8 +557,10 @@ fn remount_ops(
 
 impl MountPlan {
     /// The child operations realising the plan (`setup_namespace()`): unshare, `/` made a
-    /// slave, the root mirrored or bound, every entry established in path order, the
-    /// read-only pass, the noexec pass, the root moved onto `/`, and `MountFlags=`.
+    /// slave, the root mirrored (systemd's `/run/systemd/unit-root`) or bound, every entry
+    /// established in path order, the read-only pass, the noexec pass, the root moved onto
+    /// `/`, and `MountFlags=`. Without `RootDirectory=` and bind mounts the entries are
+    /// applied to `/` in place (same result, half the mounts).
     /// `host_mounts` are the parent's mount points (from `/proc/self/mountinfo`).
     pub(crate) fn ops(&self, st: &Staging, host_mounts: &[PathBuf]) -> Result<Vec<Op>, PlanError> {
         let mut ops = vec![
@@ -561,6 +577,14 @@ impl MountPlan {
                 skip_missing: false,
             },
         ];
+        // Without RootDirectory= and bind mounts (whose sources must be looked up on the
+        // untouched tree), the entries are applied to `/` of the new namespace directly:
+        // no mirror of `/` to build, move and tear down again.
+        let in_place = self.root_directory.is_none()
+            && !self
+                .entries
+                .iter()
+                .any(|e| matches!(e.mode, MountMode::Bind { .. }));
         let root = match &self.root_directory {
             Some(r) => {
                 ops.push(Op::BindSelf {
@@ -569,6 +593,7 @@ impl MountPlan {
                 });
                 r.clone()
             }
+            None if in_place => PathBuf::from("/"),
             None => {
                 ops.push(Op::Mount {
                     source: Some(cs("/")?),
@@ -698,7 +723,9 @@ impl MountPlan {
             };
             remount_ops(&mut ops, self, e, &root, host_mounts, attr)?;
         }
-        ops.push(Op::MoveRoot { root: cstr(&root)? });
+        if !in_place {
+            ops.push(Op::MoveRoot { root: cstr(&root)? });
+        }
         let prop = match self.propagation {
             Some(MountPropagation::Slave) => libc::MS_SLAVE,
             Some(MountPropagation::Private) => libc::MS_PRIVATE,
@@ -774,6 +801,7 @@ fn dev_ops(ops: &mut Vec<Op>, st: &Staging, at: CString) -> Result<(), PlanError
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // style.md's idiom for plain data
 mod tests {
     use super::*;
 
@@ -851,7 +879,7 @@ mod tests {
             ]
         );
         let ops = p.ops(&Staging::default(), &[]).unwrap();
-        let b = c"/run/keel/unit-root/b";
+        let b = c"/b";
         assert!(
             ops.iter()
                 .any(|o| matches!(o, Op::Setattr { path, set, clr: 0, .. }
@@ -927,10 +955,7 @@ mod tests {
         // / itself and /boot; not the deny-listed /proc, /sys, /tmp, /var/lib/x trees.
         assert_eq!(
             ro,
-            [
-                &CString::new("/run/keel/unit-root").unwrap(),
-                &CString::new("/run/keel/unit-root/boot").unwrap()
-            ]
+            [&CString::new("/").unwrap(), &CString::new("/boot").unwrap()]
         );
     }
 
@@ -956,12 +981,48 @@ mod tests {
     }
 
     #[test]
+    fn bind_mounts_use_the_mirrored_root() {
+        let mut c = ExecContext::default();
+        let mut b = keel_unit::model::exec::BindPath::default();
+        b.source = "/srv/a".into();
+        b.destination = "/mnt/a".into();
+        c.bind_paths = vec![b];
+        let p = plan_mounts(&c, true).unwrap().unwrap();
+        let ops = p.ops(&Staging::default(), &[]).unwrap();
+        assert!(
+            matches!(&ops[2], Op::Mount { target, .. } if target.as_c_str() == c"/run/keel/unit-root")
+        );
+        assert!(ops.contains(&Op::Bind {
+            source: CString::new("/srv/a").unwrap(),
+            target: CString::new("/run/keel/unit-root/mnt/a").unwrap(),
+            recursive: false,
+            ignore_missing: false
+        }));
+        assert!(ops.contains(&Op::MoveRoot {
+            root: CString::new("/run/keel/unit-root").unwrap()
+        }));
+    }
+
+    #[test]
     fn ipc_namespace_gets_a_fresh_mqueue() {
         let mut c = ExecContext::default();
         c.private_ipc = true;
         let p = plan_mounts(&c, true).unwrap().unwrap();
         assert_eq!(p.entries[0].path, Path::new("/dev/mqueue"));
         assert_eq!(p.entries[0].mode, MountMode::Mqueue);
+    }
+
+    #[test]
+    fn path_helpers() {
+        let p = Path::new;
+        assert!(is_below(p("/a/b"), p("/a")));
+        assert!(is_below(p("/a"), p("/")));
+        assert!(!is_below(p("/a-b"), p("/a")));
+        assert!(!is_below(p("/a"), p("/a")));
+        assert!(is_at_or_below(p("/a"), p("/a")));
+        let mut v = vec![p("/a-b"), p("/a/b"), p("/"), p("/a")];
+        v.sort_by(|x, y| path_order(x, y));
+        assert_eq!(v, [p("/"), p("/a"), p("/a/b"), p("/a-b")]);
     }
 
     #[test]
@@ -997,21 +1058,19 @@ mod tests {
             [
                 "unshare",
                 "mount",
-                "mount",
                 "bind-self",
                 "bind-self",
                 "setattr",
                 "setattr",
-                "move-root",
                 "mount"
             ]
         );
         // "/" has a deeper entry, so it is remounted mount by mount; /usr/local lies in
         // /usr's subtree and is left to /usr's recursive clear.
         assert_eq!(
-            ops[5],
+            ops[4],
             Op::Setattr {
-                path: CString::new("/run/keel/unit-root").unwrap(),
+                path: CString::new("/").unwrap(),
                 set: libc::MOUNT_ATTR_NOEXEC,
                 clr: 0,
                 recursive: false,
@@ -1019,9 +1078,9 @@ mod tests {
             }
         );
         assert_eq!(
-            ops[6],
+            ops[5],
             Op::Setattr {
-                path: CString::new("/run/keel/unit-root/usr").unwrap(),
+                path: CString::new("/usr").unwrap(),
                 set: 0,
                 clr: libc::MOUNT_ATTR_NOEXEC,
                 recursive: true,

@@ -324,6 +324,7 @@ pub fn plan(ctx: &ExecContext, cmd: &Command) -> Result<Plan, PlanError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // style.md's idiom for plain data
 mod tests {
     use super::*;
     use keel_unit::model::exec::NamespacePath;

@@ -328,11 +328,11 @@ fn ensure_staging(st: &Staging) -> std::io::Result<()> {
     mk(&st.root, 0o700)?;
     mk(&st.dev, 0o700)?;
     mk(&st.inaccessible_dir, 0o000)?;
-    std::fs::set_permissions(&st.inaccessible_dir, std::fs::Permissions::from_mode(0))?;
+    std::fs::set_permissions(&st.inaccessible_dir, std::fs::Permissions::from_mode(0o000))?;
     if std::fs::symlink_metadata(&st.inaccessible_reg).is_err() {
         std::fs::File::create(&st.inaccessible_reg)?;
     }
-    std::fs::set_permissions(&st.inaccessible_reg, std::fs::Permissions::from_mode(0))
+    std::fs::set_permissions(&st.inaccessible_reg, std::fs::Permissions::from_mode(0o000))
 }
 
 fn stdin_op(

@@ -85,9 +85,17 @@ fn write_script(path: &Path, body: &str) {
 fn plain_command_runs_and_reports_exit_codes() {
     testkit::require_root();
     assert_eq!(probe(ExecContext::default(), "echo hi"), "hi\n");
-    let (st, _) = run_cmd(ExecContext::default(), &sh("exit 7"), SpawnOptions::default());
+    let (st, _) = run_cmd(
+        ExecContext::default(),
+        &sh("exit 7"),
+        SpawnOptions::default(),
+    );
     assert_eq!(st, ExitStatus::Exited(7));
-    let (st, _) = run_cmd(ExecContext::default(), &sh("kill -9 $$"), SpawnOptions::default());
+    let (st, _) = run_cmd(
+        ExecContext::default(),
+        &sh("kill -9 $$"),
+        SpawnOptions::default(),
+    );
     assert_eq!(st.shell_code(), 128 + 9);
 }
 
@@ -105,7 +113,10 @@ fn private_ipc_hides_host_shm_and_ipc_namespace_path_joins() {
     let host = probe(ExecContext::default(), "ipcs -m");
     assert!(host.contains("54321"), "visible on the host: {host}");
     let private = probe(ctx("PrivateIPC=yes"), "ipcs -m");
-    assert!(!private.contains("54321"), "hidden under PrivateIPC=: {private}");
+    assert!(
+        !private.contains("54321"),
+        "hidden under PrivateIPC=: {private}"
+    );
 
     // A long-running holder of a fresh IPC namespace, with its own segment.
     let (mut r, w) = pipe();
@@ -122,12 +133,19 @@ fn private_ipc_hides_host_shm_and_ipc_namespace_path_joins() {
     let ns = format!("/proc/{}/ns/ipc", holder.pid());
     let joined = probe(ctx(&format!("IPCNamespacePath={ns}")), "ipcs -m");
     // PrivateIPC= has no additional effect when IPCNamespacePath= is set.
-    let joined2 = probe(ctx(&format!("PrivateIPC=yes\nIPCNamespacePath={ns}")), "ipcs -m");
-    keel_exec::nix::sys::signal::kill(holder.pid(), keel_exec::nix::sys::signal::SIGKILL)
-        .unwrap();
+    let joined2 = probe(
+        ctx(&format!("PrivateIPC=yes\nIPCNamespacePath={ns}")),
+        "ipcs -m",
+    );
+    keel_exec::nix::sys::signal::kill(holder.pid(), keel_exec::nix::sys::signal::SIGKILL).unwrap();
     let _ = holder.wait();
-    let _ = std::process::Command::new("ipcrm").args(["-m", &id]).status();
-    assert!(joined.contains("12321"), "joined namespace's segment: {joined}");
+    let _ = std::process::Command::new("ipcrm")
+        .args(["-m", &id])
+        .status();
+    assert!(
+        joined.contains("12321"),
+        "joined namespace's segment: {joined}"
+    );
     assert!(!joined.contains("54321"), "host segment hidden: {joined}");
     assert!(joined2.contains("12321"), "{joined2}");
     // The holder's segment never appeared on the host.
@@ -138,7 +156,10 @@ fn private_ipc_hides_host_shm_and_ipc_namespace_path_joins() {
 #[ignore = "privileged: CAP_SYS_ADMIN (IPC namespaces, mqueue)"]
 fn private_ipc_mounts_a_fresh_mqueue() {
     testkit::require_root();
-    let out = probe(ctx("PrivateIPC=yes"), "grep ' /dev/mqueue ' /proc/self/mountinfo");
+    let out = probe(
+        ctx("PrivateIPC=yes"),
+        "grep ' /dev/mqueue ' /proc/self/mountinfo",
+    );
     assert!(out.contains("mqueue"), "{out}");
 }
 
@@ -152,19 +173,41 @@ fn a_failing_step_is_named_with_its_exit_status() {
     );
     assert_eq!(e.step(), Some(StepKind::OpenIpcNamespace));
     assert_eq!(e.exit_status(), 226);
-    assert!(matches!(e, SpawnError::Step { source: Errno::ENOENT, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SpawnError::Step {
+                source: Errno::ENOENT,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // A network namespace file is not an IPC namespace: EINVAL, as fd_is_ns() says.
     let e = spawn_err(
         &ctx("IPCNamespacePath=/proc/self/ns/net"),
         &Command::new("/bin/true", Vec::<String>::new()),
     );
-    assert!(matches!(e, SpawnError::Step { step: StepKind::OpenIpcNamespace, source: Errno::EINVAL, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SpawnError::Step {
+                step: StepKind::OpenIpcNamespace,
+                source: Errno::EINVAL,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // WorkingDirectory= that does not exist: EXIT_CHDIR (200).
     let e = spawn_err(
         &ctx("WorkingDirectory=/nonexistent/dir"),
         &Command::new("/bin/true", Vec::<String>::new()),
     );
-    assert_eq!((e.step(), e.exit_status()), (Some(StepKind::WorkingDirectory), 200));
+    assert_eq!(
+        (e.step(), e.exit_status()),
+        (Some(StepKind::WorkingDirectory), 200)
+    );
     // ... unless prefixed with `-`.
     probe(ctx("WorkingDirectory=-/nonexistent/dir"), "true");
 }
@@ -177,7 +220,17 @@ fn a_missing_binary_is_a_typed_error_or_skipped_with_dash() {
         &ExecContext::default(),
         &Command::new("/nonexistent/binary", Vec::<String>::new()),
     );
-    assert!(matches!(e, SpawnError::Step { step: StepKind::OpenExecutable, source: Errno::ENOENT, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SpawnError::Step {
+                step: StepKind::OpenExecutable,
+                source: Errno::ENOENT,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.exit_status(), 203);
     let e = spawn_err(
         &ExecContext::default(),
@@ -216,24 +269,52 @@ fn no_exec_paths_refuse_and_exec_paths_re_allow() {
         b = base.display()
     ));
     // The service binary itself under NoExecPaths=: EACCES at open-executable (203).
-    let e = spawn_err(&c, &Command::new(base.join("denied.sh").display().to_string(), Vec::<String>::new()));
-    assert!(matches!(e, SpawnError::Step { step: StepKind::OpenExecutable, source: Errno::EACCES, .. }), "{e:?}");
+    let e = spawn_err(
+        &c,
+        &Command::new(
+            base.join("denied.sh").display().to_string(),
+            Vec::<String>::new(),
+        ),
+    );
+    assert!(
+        matches!(
+            e,
+            SpawnError::Step {
+                step: StepKind::OpenExecutable,
+                source: Errno::EACCES,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.exit_status(), 203);
     // Under the ExecPaths= exception it runs.
     let (st, out) = run_cmd(
         c.clone(),
-        &Command::new(base.join("ok/allowed.sh").display().to_string(), Vec::<String>::new()),
+        &Command::new(
+            base.join("ok/allowed.sh").display().to_string(),
+            Vec::<String>::new(),
+        ),
         SpawnOptions::default(),
     );
     assert_eq!((st, out.as_str()), (ExitStatus::Exited(0), "ran-allowed\n"));
     // From inside: execve() of the denied one fails with EACCES (the shell says 126).
-    let out = probe(c.clone(), &format!("{b}/denied.sh; echo rc=$?", b = base.display()));
-    assert!(out.contains("Permission denied") && out.ends_with("rc=126\n"), "{out}");
+    let out = probe(
+        c.clone(),
+        &format!("{b}/denied.sh; echo rc=$?", b = base.display()),
+    );
+    assert!(
+        out.contains("Permission denied") && out.ends_with("rc=126\n"),
+        "{out}"
+    );
     // The `+` prefix turns the sandbox off: the same script runs.
     let (st, out) = run_cmd(
         c,
-        &Command::new(base.join("denied.sh").display().to_string(), Vec::<String>::new())
-            .with_flags(ExecFlags::FULLY_PRIVILEGED),
+        &Command::new(
+            base.join("denied.sh").display().to_string(),
+            Vec::<String>::new(),
+        )
+        .with_flags(ExecFlags::FULLY_PRIVILEGED),
         SpawnOptions::default(),
     );
     assert_eq!((st, out.as_str()), (ExitStatus::Exited(0), "ran-denied\n"));
@@ -263,7 +344,9 @@ fn the_binary_is_executed_by_fd() {
             .unwrap_or_default()
     };
     let by_fd = execfn(&by_fd);
-    let n = by_fd.strip_prefix("/dev/fd/").unwrap_or_else(|| panic!("AT_EXECFN {by_fd:?}"));
+    let n = by_fd
+        .strip_prefix("/dev/fd/")
+        .unwrap_or_else(|| panic!("AT_EXECFN {by_fd:?}"));
     assert!(n.parse::<u32>().is_ok(), "{by_fd}");
     let (_, by_path) = run_cmd(c, &t, opts_with(|o| o.use_fexecve = false));
     assert_eq!(execfn(&by_path), "/bin/true");
@@ -273,7 +356,10 @@ fn the_binary_is_executed_by_fd() {
     write_script(&d.path().join("s.sh"), "echo script-ran");
     let (st, out) = run_cmd(
         ExecContext::default(),
-        &Command::new(d.path().join("s.sh").display().to_string(), Vec::<String>::new()),
+        &Command::new(
+            d.path().join("s.sh").display().to_string(),
+            Vec::<String>::new(),
+        ),
         SpawnOptions::default(),
     );
     assert_eq!((st, out.as_str()), (ExitStatus::Exited(0), "script-ran\n"));
@@ -288,7 +374,10 @@ fn system_call_filter_returns_the_configured_errno() {
         "uname; echo rc=$?; grep NoNewPrivs /proc/self/status",
     );
     assert!(out.contains("rc=1"), "{out}");
-    assert!(out.contains("multibyte") || out.contains("EILSEQ") || out.contains("byte sequence"), "{out}");
+    assert!(
+        out.contains("multibyte") || out.contains("EILSEQ") || out.contains("byte sequence"),
+        "{out}"
+    );
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
     // Without the filter uname works.
     assert!(probe(ExecContext::default(), "uname").contains("Linux"));
@@ -298,9 +387,15 @@ fn system_call_filter_returns_the_configured_errno() {
 #[ignore = "privileged: CAP_SYS_ADMIN (network namespace)"]
 fn private_network_has_only_loopback_up() {
     testkit::require_root();
-    let out = probe(ctx("PrivateNetwork=yes"), "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+    let out = probe(
+        ctx("PrivateNetwork=yes"),
+        "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+    );
     assert_eq!(out, "lo\n");
-    let out = probe(ctx("PrivateNetwork=yes"), "cat /sys/class/net/lo/flags 2>/dev/null || ip link show lo");
+    let out = probe(
+        ctx("PrivateNetwork=yes"),
+        "cat /sys/class/net/lo/flags 2>/dev/null || ip link show lo",
+    );
     assert!(!out.is_empty());
 }
 
@@ -324,7 +419,10 @@ fn private_tmp_private_devices_and_protect_home() {
     assert!(out.starts_with("null-ok\n"), "{out}");
     assert!(out.contains("urandom") && out.contains("pts"), "{out}");
     // Inaccessible: an empty directory with mode 0000 covers it (root may still list it).
-    let out = probe(ctx("ProtectHome=yes"), "ls -A /root | wc -l; stat -c %a /root");
+    let out = probe(
+        ctx("ProtectHome=yes"),
+        "ls -A /root | wc -l; stat -c %a /root",
+    );
     assert_eq!(out, "0\n0\n");
 }
 
@@ -348,9 +446,15 @@ fn protect_system_strict_read_only_read_write_inaccessible() {
     );
     assert_eq!(out, "ro\nrw\nhidden\nproc-rw\n");
     assert!(d.path().join("rw/y").exists());
-    let out = probe(ctx("ProtectSystem=full"), "touch /etc/keel-x 2>/dev/null || echo etc-ro; touch /usr/keel-x 2>/dev/null || echo usr-ro");
+    let out = probe(
+        ctx("ProtectSystem=full"),
+        "touch /etc/keel-x 2>/dev/null || echo etc-ro; touch /usr/keel-x 2>/dev/null || echo usr-ro",
+    );
     assert_eq!(out, "etc-ro\nusr-ro\n");
-    let out = probe(ctx(&format!("ReadOnlyPaths={b}")), &format!("touch {b}/z 2>/dev/null || echo ro"));
+    let out = probe(
+        ctx(&format!("ReadOnlyPaths={b}")),
+        &format!("touch {b}/z 2>/dev/null || echo ro"),
+    );
     assert_eq!(out, "ro\n");
 }
 
@@ -394,9 +498,15 @@ fn protect_kernel_tunables_modules_and_control_groups() {
 fn protect_hostname_keeps_the_host_name() {
     testkit::require_root();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let out = probe(ctx("ProtectHostname=yes"), "echo keel-inside > /proc/sys/kernel/hostname; cat /proc/sys/kernel/hostname");
+    let out = probe(
+        ctx("ProtectHostname=yes"),
+        "echo keel-inside > /proc/sys/kernel/hostname; cat /proc/sys/kernel/hostname",
+    );
     assert_eq!(out, "keel-inside\n");
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), host);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host
+    );
 }
 
 #[test]
@@ -415,7 +525,9 @@ fn user_group_capabilities_and_no_new_privileges() {
     assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
     assert!(out.contains("nobody"), "{out}");
     let out = probe(
-        ctx("User=nobody\nAmbientCapabilities=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID"),
+        ctx(
+            "User=nobody\nAmbientCapabilities=CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID",
+        ),
         "grep -E 'CapAmb|CapBnd' /proc/self/status",
     );
     assert!(out.contains("CapAmb:\t0000000000000400"), "{out}");
@@ -433,7 +545,10 @@ fn user_group_capabilities_and_no_new_privileges() {
 #[ignore = "privileged: CAP_SYS_ADMIN (user namespace maps)"]
 fn private_users_maps_root_and_the_user() {
     testkit::require_root();
-    let out = probe(ctx("PrivateUsers=yes\nUser=nobody"), "id -u; cat /proc/self/uid_map");
+    let out = probe(
+        ctx("PrivateUsers=yes\nUser=nobody"),
+        "id -u; cat /proc/self/uid_map",
+    );
     let mut l = out.lines();
     assert_eq!(l.next(), Some("65534"));
     let maps: Vec<Vec<&str>> = l.map(|x| x.split_whitespace().collect()).collect();
@@ -454,9 +569,15 @@ fn limits_nice_oom_umask_and_working_directory() {
     );
     assert_eq!(out, format!("123\n456\n7\n321\n0027\n{b}\n"));
     // `~` is the user's home: root's here; nobody's (/nonexistent) is missing → CHDIR.
-    assert_eq!(probe(ctx("WorkingDirectory=~"), "pwd"), format!("{}\n", nix_home("root")));
+    assert_eq!(
+        probe(ctx("WorkingDirectory=~"), "pwd"),
+        format!("{}\n", nix_home("root"))
+    );
     let e = spawn_err(&ctx("User=nobody\nWorkingDirectory=~"), &sh("pwd"));
-    assert_eq!((e.step(), e.exit_status()), (Some(StepKind::WorkingDirectory), 200));
+    assert_eq!(
+        (e.step(), e.exit_status()),
+        (Some(StepKind::WorkingDirectory), 200)
+    );
     assert_eq!(probe(ExecContext::default(), "pwd"), "/\n");
 }
 
@@ -492,7 +613,11 @@ fn environment_files_unset_and_expansion() {
     let cmd = Command::new("/usr/bin/printf", ["[%s]", "$B", "${B}"]);
     let (_, out) = run_cmd(c.clone(), &cmd, SpawnOptions::default());
     assert_eq!(out, "[two][words][two words]");
-    let (_, out) = run_cmd(c, &cmd.with_flags(ExecFlags::NO_ENV_EXPAND), SpawnOptions::default());
+    let (_, out) = run_cmd(
+        c,
+        &cmd.with_flags(ExecFlags::NO_ENV_EXPAND),
+        SpawnOptions::default(),
+    );
     assert_eq!(out, "[$B][${B}]");
 }
 
@@ -515,10 +640,23 @@ fn standard_output_file_append_truncate_and_null() {
     run("truncate", "only");
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "only\n");
     let c = ctx("StandardOutput=null\nStandardInput=null");
-    let child = spawn(&c, &sh("echo lost; read x; echo rc=$?"), SpawnOptions::default()).unwrap();
+    let child = spawn(
+        &c,
+        &sh("echo lost; read x; echo rc=$?"),
+        SpawnOptions::default(),
+    )
+    .unwrap();
     assert!(child.wait().unwrap().success());
-    let (st, out) = run_cmd(ExecContext::default(), &sh("read x; echo rc=$?"), SpawnOptions::default());
-    assert_eq!((st, out.as_str()), (ExitStatus::Exited(0), "rc=1\n"), "stdin is /dev/null");
+    let (st, out) = run_cmd(
+        ExecContext::default(),
+        &sh("read x; echo rc=$?"),
+        SpawnOptions::default(),
+    );
+    assert_eq!(
+        (st, out.as_str()),
+        (ExitStatus::Exited(0), "rc=1\n"),
+        "stdin is /dev/null"
+    );
 }
 
 #[test]
@@ -543,13 +681,23 @@ fn started_in_the_callers_cgroup() {
     testkit::require_root();
     let base = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
         .into_iter()
-        .find(|p| Path::new(p).join("cgroup.procs").exists() && Path::new(p).join("cgroup.controllers").exists())
+        .find(|p| {
+            Path::new(p).join("cgroup.procs").exists()
+                && Path::new(p).join("cgroup.controllers").exists()
+        })
         .expect("a cgroup v2 hierarchy");
     let cg = Path::new(base).join(format!("keel-exec-test-{}", std::process::id()));
     std::fs::create_dir(&cg).unwrap();
     let opts = opts_with(|o| o.cgroup = Some(cg.clone()));
-    let (st, out) = run_cmd(ExecContext::default(), &sh("grep '^0::' /proc/self/cgroup"), opts);
+    let (st, out) = run_cmd(
+        ExecContext::default(),
+        &sh("grep '^0::' /proc/self/cgroup"),
+        opts,
+    );
     let _ = std::fs::remove_dir(&cg);
     assert!(st.success());
-    assert_eq!(out.trim(), format!("0::/{}", cg.file_name().unwrap().to_str().unwrap()));
+    assert_eq!(
+        out.trim(),
+        format!("0::/{}", cg.file_name().unwrap().to_str().unwrap())
+    );
 }

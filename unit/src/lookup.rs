@@ -585,13 +585,29 @@ impl UnitLookup {
             return out;
         }
         let mut key = String::new();
+        let mut masks: Vec<(usize, u128)> = Vec::new();
         for candidates in all {
+            // One lookup per candidate name: the bit mask of the directories that have it.
+            masks.clear();
+            for (i, c) in candidates.iter().enumerate() {
+                key.clear();
+                key.push_str(c);
+                key.push_str(suffix);
+                if let Some(&m) = self.aux_dirs.get(key.as_str()) {
+                    masks.push((i, m));
+                }
+            }
+            if masks.is_empty() {
+                continue;
+            }
             for idx in 0..self.dirs.len() {
-                for c in candidates {
-                    key.clear();
-                    key.push_str(c);
-                    key.push_str(suffix);
-                    self.push_if_exists(idx, &key, &mut out);
+                for &(i, m) in &masks {
+                    if m & (1u128 << idx) != 0 {
+                        let p = self.dirs[idx].join(format!("{}{suffix}", candidates[i]));
+                        if !out.contains(&p) {
+                            out.push(p);
+                        }
+                    }
                 }
             }
         }

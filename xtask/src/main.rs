@@ -6,8 +6,11 @@
 //!   (`--include-ignored`), and ends with one `N passed, N failed` line.
 //! - `cargo xtask compare unit-load [--runs N]`: keel and Debian's systemd load and dump the
 //!   same unit corpus; prints both times and the ratio.
+//! - `cargo xtask compare spawn [--runs N] [--release]`: keel-run and bwrap start the same sandboxed
+//!   `/bin/true`; prints both medians and the ratio.
 
 mod compare;
+mod compare_spawn;
 mod packages;
 mod syscalls;
 mod testrun;
@@ -22,6 +25,7 @@ fn usage() -> ExitCode {
          test [--no-lint] [-- CARGO-TEST-FILTER...]   install what the tests need (as root), lint, run every test tier\n  \
          compare unit-load [--runs N]                 keel vs systemd on the Debian unit corpus, with the ratio\n  \
          compare seccomp                              keel vs libseccomp on @system-service (length, insns/syscall)\n  \
+         compare spawn [--runs N] [--release]         keel-run vs bwrap starting a sandboxed /bin/true, with the ratio\n  \
          gen-syscalls                                 regenerate exec/src/seccomp/tables/ from kernel UAPI headers\n  \
          vm <build | run SCENARIO... | test | selftest>  kernel-feature scenarios of tests/vm/ in QEMU"
     );
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         "compare" => match rest.split_first() {
             Some((what, more)) if what == "unit-load" => compare::unit_load(more),
             Some((what, more)) if what == "seccomp" => syscalls::compare_seccomp(more),
+            Some((what, more)) if what == "spawn" => compare_spawn::spawn(more),
             _ => return usage(),
         },
         "vm" => vm::command(rest),

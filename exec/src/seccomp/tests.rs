@@ -450,17 +450,23 @@ fn kernel_filter_sets() {
 
 const KILL_HELPER_ENV: &str = "KEEL_SECCOMP_KILL_HELPER";
 
-/// Real kernel: a kill action kills the process with SIGSYS (in a child process: this
-/// test binary, re-run for [`kill_helper`]).
+/// Real kernel: a kill action kills the process with SIGSYS. The test runs in two roles:
+/// normally it re-runs this very test in a child process with `KEEL_SECCOMP_KILL_HELPER`
+/// set; in that child it installs the filter and calls `uname`, which must kill it.
 #[test]
 fn kernel_kill_action_kills_child_with_sigsys() {
     use std::os::unix::process::ExitStatusExt;
+    if std::env::var_os(KILL_HELPER_ENV).is_some() {
+        let prog = native_program("SystemCallFilter=~uname");
+        super::install(&prog).unwrap();
+        let _ = nix::sys::utsname::uname();
+        panic!("uname returned under a kill filter");
+    }
     let exe = std::env::current_exe().unwrap();
     let status = std::process::Command::new(exe)
         .args([
             "--exact",
-            "seccomp::tests::kill_helper",
-            "--ignored",
+            "seccomp::tests::kernel_kill_action_kills_child_with_sigsys",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -472,24 +478,13 @@ fn kernel_kill_action_kills_child_with_sigsys() {
     assert_eq!(status.signal(), Some(libc::SIGSYS), "{status:?}");
 }
 
-/// Child side of [`kernel_kill_action_kills_child_with_sigsys`]; fails when run alone.
-#[test]
-#[ignore = "helper: run as a child by kernel_kill_action_kills_child_with_sigsys"]
-fn kill_helper() {
-    assert!(
-        std::env::var_os(KILL_HELPER_ENV).is_some(),
-        "run by kernel_kill_action_kills_child_with_sigsys"
-    );
-    let prog = native_program("SystemCallFilter=~uname");
-    super::install(&prog).unwrap();
-    let _ = nix::sys::utsname::uname();
-    panic!("uname returned under a kill filter");
-}
-
 /// `systemd-analyze syscall-filter` text: parsed into group → (help, members) and the
 /// ungrouped list.
-fn parse_analyze(text: &str) -> (BTreeMap<String, (String, Vec<String>)>, Vec<String>) {
-    let mut groups: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+/// Group name → (description, members).
+type Groups = BTreeMap<String, (String, Vec<String>)>;
+
+fn parse_analyze(text: &str) -> (Groups, Vec<String>) {
+    let mut groups = Groups::new();
     let mut ungrouped = Vec::new();
     let mut cur: Option<String> = None;
     for line in text.lines() {
