@@ -299,30 +299,36 @@ struct NumberMap {
 }
 
 /// The syscall numbers of a group on `arch` (nested groups expanded, names unknown on
-/// `arch` skipped), computed once per architecture; empty for an unknown group.
+/// `arch` skipped), computed on first use per architecture and group (a short-lived
+/// process such as keel-run resolves only the groups it uses); empty for an unknown group.
 fn group_numbers(name: &str, arch: Arch) -> &'static [u32] {
-    type PerGroup = Vec<(&'static str, Vec<u32>)>;
+    type PerGroup = Vec<(&'static str, OnceLock<Vec<u32>>)>;
     static CACHE: [OnceLock<PerGroup>; Arch::ALL.len()] =
         [const { OnceLock::new() }; Arch::ALL.len()];
     let Some(i) = Arch::ALL.iter().position(|a| *a == arch) else {
         return &[];
     };
     let per_group = CACHE[i].get_or_init(|| {
-        groups::all()
-            .map(|g| {
-                let mut v = Vec::new();
-                // Nested groups of the table always exist.
-                let _ = groups::for_each_member(g.name, &mut |m| {
-                    v.extend(arch.syscall_number(m));
-                });
-                (g.name, v)
-            })
+        // Names only: `@known`'s members are built when (and if) it is used.
+        groups::GROUPS
+            .iter()
+            .map(|g| g.name)
+            .chain(["@known"])
+            .map(|n| (n, OnceLock::new()))
             .collect()
     });
-    per_group
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(&[], |(_, v)| v.as_slice())
+    let Some((gname, cell)) = per_group.iter().find(|(n, _)| *n == name) else {
+        return &[];
+    };
+    cell.get_or_init(|| {
+        let mut v = Vec::new();
+        // Nested groups of the table always exist.
+        let _ = groups::for_each_member(gname, &mut |m| {
+            v.extend(arch.syscall_number(m));
+        });
+        v
+    })
+    .as_slice()
 }
 
 /// Numbers `base..base + DENSE` are kept in an array.
