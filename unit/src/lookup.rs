@@ -253,20 +253,26 @@ const DEV_NULL: &str = "/dev/null";
 
 /// Resolves `link` (a host path inside `root`) to its final target inside `root`.
 /// Returns the first hop's target file name and the final host path.
-fn chase(root: &Path, link: &Path) -> Option<(String, PathBuf)> {
+/// Follows the symlink `link` (a host path inside `root`) to its final target inside `root`.
+/// Returns the first hop's target file name, the final host path and its metadata (`None`
+/// for `/dev/null`). `link` is known to be a symlink (from the directory listing), so the
+/// first hop needs no `lstat`.
+fn chase(root: &Path, link: &Path) -> Option<(String, PathBuf, Option<fs::Metadata>)> {
     let mut cur = link.to_path_buf();
     let mut first: Option<String> = None;
-    for _ in 0..32 {
-        let meta = fs::symlink_metadata(&cur).ok()?;
-        if !meta.file_type().is_symlink() {
-            return Some((first.unwrap_or_default(), cur));
+    for hop in 0..32 {
+        if hop > 0 {
+            let meta = fs::symlink_metadata(&cur).ok()?;
+            if !meta.file_type().is_symlink() {
+                return Some((first.unwrap_or_default(), cur, Some(meta)));
+            }
         }
         let target = fs::read_link(&cur).ok()?;
         if first.is_none() {
             first = target.file_name().map(|f| f.to_string_lossy().into_owned());
         }
         if target == Path::new(DEV_NULL) {
-            return Some((first.unwrap_or_default(), PathBuf::from(DEV_NULL)));
+            return Some((first.unwrap_or_default(), PathBuf::from(DEV_NULL), None));
         }
         let inside = if target.is_absolute() {
             target
@@ -286,7 +292,7 @@ fn chase(root: &Path, link: &Path) -> Option<(String, PathBuf)> {
             }
         }
         if norm == Path::new(DEV_NULL) {
-            return Some((first.unwrap_or_default(), PathBuf::from(DEV_NULL)));
+            return Some((first.unwrap_or_default(), PathBuf::from(DEV_NULL), None));
         }
         cur = join_root(root, &norm);
     }
@@ -400,7 +406,7 @@ impl UnitLookup {
             }
             return;
         }
-        let Some((first, fin)) = chase(&self.paths.root, path) else {
+        let Some((first, fin, fin_meta)) = chase(&self.paths.root, path) else {
             self.diagnostics.push(Diagnostic::warning(
                 Some(path),
                 0,
@@ -408,11 +414,9 @@ impl UnitLookup {
             ));
             return;
         };
-        if fin == Path::new(DEV_NULL) {
+        let Some(fin_meta) = fin_meta else {
+            // A link to /dev/null masks the unit.
             self.ids.insert(name, Entry::Masked);
-            return;
-        }
-        let Ok(fin_meta) = fs::metadata(&fin) else {
             return;
         };
         if !fin_meta.is_file() {
