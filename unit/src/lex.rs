@@ -148,6 +148,9 @@ struct Pending {
 /// line over 1 MiB.
 pub fn lex<'a>(text: &'a [u8], path: Option<&Path>) -> Result<Lexed<'a>, LexError> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    // Valid UTF-8 as a whole (the usual case): lines are then sliced out of it without
+    // validating each one again.
+    let whole = std::str::from_utf8(text).ok();
     let mut out = Lexed::default();
     let mut pending: Option<Pending> = None;
     let mut lineno: u32 = 0;
@@ -208,7 +211,7 @@ pub fn lex<'a>(text: &'a [u8], path: Option<&Path>) -> Result<Lexed<'a>, LexErro
             });
             continue;
         }
-        emit_borrowed(&mut out, raw, lineno, path)?;
+        emit_borrowed(&mut out, raw, text, whole, lineno, path)?;
     }
     if let Some(p) = pending.take() {
         emit_owned(&mut out, p, path)?;
@@ -251,6 +254,8 @@ fn emit_owned(out: &mut Lexed<'_>, p: Pending, path: Option<&Path>) -> Result<()
 fn emit_borrowed<'a>(
     out: &mut Lexed<'a>,
     raw: &'a [u8],
+    text: &'a [u8],
+    whole: Option<&'a str>,
     line: u32,
     path: Option<&Path>,
 ) -> Result<(), LexError> {
@@ -258,7 +263,11 @@ fn emit_borrowed<'a>(
     if t.is_empty() {
         return Ok(());
     }
-    let Ok(s) = std::str::from_utf8(t) else {
+    // `t` is a sub-slice of `text` cut at ASCII bytes, so it is a char-boundary slice of
+    // `whole` when the text is valid UTF-8.
+    let off = (t.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    let from_whole = whole.and_then(|w| w.get(off..off + t.len()));
+    let Some(s) = from_whole.or_else(|| std::str::from_utf8(t).ok()) else {
         out.diagnostics.push(invalid_utf8(path, line));
         return Ok(());
     };

@@ -403,10 +403,10 @@ impl UnitLoader {
     /// [`LoadError`] only when the files cannot be looked up; everything wrong *in* them is
     /// in [`LoadedUnit::diagnostics`] and [`Unit::load_state`].
     pub fn load(&self, name: &UnitName) -> Result<LoadedUnit, LoadError> {
-        let files = self.lookup.resolve_for_load(name)?;
+        let mut files = self.lookup.resolve_for_load(name)?;
         let mut unit = Unit::new(name.clone());
-        let mut diags = files.diagnostics.clone();
-        unit.names = files.names.clone();
+        let mut diags = std::mem::take(&mut files.diagnostics);
+        unit.names = std::mem::take(&mut files.names);
         if !unit.names.contains(name) {
             unit.names.insert(0, name.clone());
         }

@@ -233,7 +233,11 @@ pub struct UnitLookup {
     /// Host paths of the search directories that exist.
     dirs: Vec<PathBuf>,
     /// name -> fragment, first directory wins.
-    ids: BTreeMap<UnitName, Entry>,
+    ids: std::collections::HashMap<
+        UnitName,
+        Entry,
+        std::hash::BuildHasherDefault<crate::model::directive::Fnv>,
+    >,
     /// target name -> alias names.
     aliases: BTreeMap<UnitName, BTreeSet<UnitName>>,
     /// alias name -> target name.
@@ -334,7 +338,7 @@ impl UnitLookup {
         let mut me = Self {
             paths: paths.clone(),
             dirs: Vec::new(),
-            ids: BTreeMap::new(),
+            ids: std::collections::HashMap::default(),
             aliases: BTreeMap::new(),
             alias_of: BTreeMap::new(),
             aux_dirs: std::collections::HashMap::default(),
@@ -451,7 +455,9 @@ impl UnitLookup {
 
     /// Every unit name that has a file (fragment, alias or mask) in the search path.
     pub fn names(&self) -> impl Iterator<Item = &UnitName> {
-        self.ids.keys()
+        let mut v: Vec<&UnitName> = self.ids.keys().collect();
+        v.sort_unstable();
+        v.into_iter()
     }
 
     /// Warnings from scanning (invalid alias symlinks, unresolvable links).
