@@ -1,20 +1,14 @@
-use keel_core::specifier::SpecifierContext;
-
 use super::*;
 use crate::model::directive::find;
 
+/// Applies `key=value` to `s` through the table, as the loader does.
 fn apply_in(
     unit: &str,
     s: &mut CGroupSettings,
     key: &str,
     value: &str,
 ) -> (Result<(), SettingError>, Vec<String>) {
-    let unit = UnitName::new(unit).unwrap();
-    let spec = SpecifierContext::default();
-    let mut ctx = ParseCtx::new(&unit, &spec, key);
-    let d = find(CGROUP_DIRECTIVES, key).unwrap_or_else(|| panic!("{key} not in table"));
-    let r = (d.apply)(s, &mut ctx, value);
-    (r, ctx.warnings)
+    crate::model::mount::testing::apply_in(CGROUP_DIRECTIVES, unit, s, key, value)
 }
 
 fn apply(s: &mut CGroupSettings, key: &str, value: &str) -> Result<(), SettingError> {

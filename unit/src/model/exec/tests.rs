@@ -1,6 +1,3 @@
-use keel_core::specifier::SpecifierContext;
-use keel_core::unit_name::UnitName;
-
 use super::*;
 use crate::model::directive::find;
 
@@ -11,12 +8,7 @@ fn apply_in(
     key: &str,
     value: &str,
 ) -> (Result<(), SettingError>, Vec<String>) {
-    let unit = UnitName::new(unit).unwrap();
-    let spec = SpecifierContext::default();
-    let mut ctx = ParseCtx::new(&unit, &spec, key);
-    let d = find(EXEC_DIRECTIVES, key).unwrap_or_else(|| panic!("{key} not in table"));
-    let r = (d.apply)(s, &mut ctx, value);
-    (r, ctx.warnings)
+    crate::model::mount::testing::apply_in(EXEC_DIRECTIVES, unit, s, key, value)
 }
 
 fn apply(s: &mut ExecSettings, key: &str, value: &str) -> Result<(), SettingError> {
