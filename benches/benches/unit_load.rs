@@ -82,6 +82,9 @@ fn corpus(c: &mut Criterion) {
         });
     });
     let loader = UnitLoader::new(lookup.clone(), spec.clone());
+    g.bench_function("resolve_all", |b| {
+        b.iter(|| names.iter().filter(|n| lookup.resolve(n).is_ok()).count());
+    });
     g.bench_function("load_all_prescanned", |b| {
         b.iter(|| names.iter().filter(|n| loader.load(n).is_ok()).count());
     });
