@@ -1,0 +1,209 @@
+//! Error types, one enum per operation family.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::header::HeaderCopy;
+
+/// Why one copy of the LUKS2 binary header (plus its JSON area) was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderCopyError {
+    /// The device or buffer ends before the header does.
+    #[error("{copy} header truncated: need {need} bytes at offset {offset}, have {have}")]
+    Truncated {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Byte offset of the copy.
+        offset: u64,
+        /// Bytes needed.
+        need: u64,
+        /// Bytes available.
+        have: u64,
+    },
+    /// The magic bytes are not those of the expected copy.
+    #[error("{copy} header at offset {offset} has wrong magic")]
+    BadMagic {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Byte offset of the copy.
+        offset: u64,
+    },
+    /// The version field is not 2.
+    #[error("{copy} header has unsupported version {version}")]
+    UnsupportedVersion {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Version found.
+        version: u16,
+    },
+    /// `hdr_size` is not one of the sizes LUKS2 allows (16 KiB .. 4 MiB, power of two).
+    #[error("{copy} header has invalid hdr_size {size}")]
+    BadHeaderSize {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Size found.
+        size: u64,
+    },
+    /// `hdr_offset` does not match where the copy was found.
+    #[error("{copy} header claims offset {claimed} but was read at {actual}")]
+    OffsetMismatch {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Offset stored in the header.
+        claimed: u64,
+        /// Offset it was read from.
+        actual: u64,
+    },
+    /// The checksum algorithm is not supported.
+    #[error("{copy} header uses unsupported checksum algorithm {algorithm:?}")]
+    UnsupportedChecksum {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Algorithm name found.
+        algorithm: String,
+    },
+    /// The stored checksum does not match the computed one.
+    #[error("{copy} header checksum mismatch")]
+    ChecksumMismatch {
+        /// Which copy.
+        copy: HeaderCopy,
+    },
+    /// The JSON area is not valid UTF-8 JSON text terminated by NUL.
+    #[error("{copy} header JSON area is malformed")]
+    Json {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Parser error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Reading the copy failed.
+    #[error("cannot read {copy} header at offset {offset}")]
+    Io {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Byte offset of the copy.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Why no usable LUKS2 header could be read from a device or image.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadHeaderError {
+    /// The device could not be opened.
+    #[error("cannot open {path}")]
+    Open {
+        /// Path of the device or image.
+        path: PathBuf,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// Neither header copy is valid; the primary copy's error is the source.
+    #[error("no valid LUKS2 header (secondary: {secondary})")]
+    NoValidCopy {
+        /// Why the primary copy was rejected.
+        #[source]
+        primary: Box<HeaderCopyError>,
+        /// Why the secondary copy was rejected (or was not found).
+        secondary: Box<HeaderCopyError>,
+    },
+}
+
+/// Why a keyslot could not be unlocked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnlockError {
+    /// The requested keyslot does not exist.
+    #[error("keyslot {slot} does not exist")]
+    NoSuchKeyslot {
+        /// Keyslot id.
+        slot: u32,
+    },
+    /// No keyslot accepted the passphrase (or the requested one rejected it).
+    #[error("no keyslot accepts the passphrase")]
+    WrongPassphrase,
+    /// The keyslot type is not `luks2`.
+    #[error("keyslot {slot} has unsupported type {kind:?}")]
+    UnsupportedKeyslotType {
+        /// Keyslot id.
+        slot: String,
+        /// Type found.
+        kind: String,
+    },
+    /// The key derivation function is not supported or its parameters are invalid.
+    #[error("keyslot {slot} has unsupported kdf {kind:?}")]
+    UnsupportedKdf {
+        /// Keyslot id.
+        slot: String,
+        /// KDF type found.
+        kind: String,
+    },
+    /// The argon2 parameters were rejected.
+    #[error("keyslot {slot}: argon2 failed (time {time}, memory {memory} KiB, cpus {cpus})")]
+    Argon2 {
+        /// Keyslot id.
+        slot: String,
+        /// Iterations.
+        time: u32,
+        /// Memory cost in KiB.
+        memory: u32,
+        /// Parallelism.
+        cpus: u32,
+        /// Library error.
+        #[source]
+        source: argon2::Error,
+    },
+    /// A hash name is not supported.
+    #[error("{object} {id}: unsupported hash {hash:?}")]
+    UnsupportedHash {
+        /// Kind of object (`keyslot`, `digest`).
+        object: &'static str,
+        /// Object id.
+        id: String,
+        /// Hash name found.
+        hash: String,
+    },
+    /// The keyslot area cipher or key size is not supported.
+    #[error("keyslot {slot}: unsupported encryption {cipher:?} with {key_size}-byte key (only aes-xts-plain64 with 32 or 64 bytes)")]
+    UnsupportedCipher {
+        /// Keyslot id.
+        slot: String,
+        /// Cipher spec found.
+        cipher: String,
+        /// Key size in bytes.
+        key_size: u64,
+    },
+    /// A field is missing or inconsistent.
+    #[error("{object} {id}: invalid field {field}")]
+    InvalidField {
+        /// Kind of object (`keyslot`, `digest`).
+        object: &'static str,
+        /// Object id.
+        id: String,
+        /// Field name.
+        field: &'static str,
+    },
+    /// No digest covers the keyslot.
+    #[error("keyslot {slot} has no digest")]
+    NoDigest {
+        /// Keyslot id.
+        slot: String,
+    },
+    /// Reading the keyslot area failed.
+    #[error("keyslot {slot}: cannot read area at offset {offset}")]
+    Io {
+        /// Keyslot id.
+        slot: String,
+        /// Byte offset of the area.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
