@@ -170,7 +170,9 @@ pub enum UnlockError {
         hash: String,
     },
     /// The keyslot area cipher or key size is not supported.
-    #[error("keyslot {slot}: unsupported encryption {cipher:?} with {key_size}-byte key (only aes-xts-plain64 with 32 or 64 bytes)")]
+    #[error(
+        "keyslot {slot}: unsupported encryption {cipher:?} with {key_size}-byte key (only aes-xts-plain64 with 32 or 64 bytes)"
+    )]
     UnsupportedCipher {
         /// Keyslot id.
         slot: String,
@@ -205,5 +207,244 @@ pub enum UnlockError {
         /// I/O error.
         #[source]
         source: io::Error,
+    },
+}
+
+/// Why new metadata could not be written to a device.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteHeaderError {
+    /// The device was opened read-only.
+    #[error("{path} was opened read-only")]
+    ReadOnly {
+        /// Path of the device or image.
+        path: PathBuf,
+    },
+    /// There is no valid header copy to start from.
+    #[error("no valid header copy to update")]
+    NoValidHeader,
+    /// The metadata could not be serialized.
+    #[error("cannot serialize metadata")]
+    Serialize {
+        /// Serializer error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The metadata is inconsistent (e.g. a token names a missing keyslot).
+    #[error("invalid metadata: {what} {id} refers to missing keyslot {keyslot}")]
+    DanglingKeyslot {
+        /// Kind of object (`token`, `digest`).
+        what: &'static str,
+        /// Object id.
+        id: String,
+        /// Keyslot id referred to.
+        keyslot: String,
+    },
+    /// The header carries mandatory requirements (e.g. online reencryption) keel does not know.
+    #[error("header has mandatory requirements {requirements:?}, refusing to write")]
+    UnmetRequirements {
+        /// The `config.requirements.mandatory` entries.
+        requirements: Vec<String>,
+    },
+    /// The JSON text does not fit the JSON area.
+    #[error("metadata JSON is {len} bytes, the area holds at most {max}")]
+    TooLarge {
+        /// Serialized length.
+        len: usize,
+        /// Largest allowed length.
+        max: usize,
+    },
+    /// Writing or syncing a copy failed.
+    #[error("cannot write {copy} header at offset {offset}")]
+    Write {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Byte offset of the copy.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading back a freshly written copy failed verification.
+    #[error("{copy} header does not verify after writing")]
+    Verify {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// Why it was rejected.
+        #[source]
+        source: Box<HeaderCopyError>,
+    },
+    /// A freshly written copy reads back with different content.
+    #[error("{copy} header reads back with different content")]
+    Mismatch {
+        /// Which copy.
+        copy: HeaderCopy,
+    },
+}
+
+/// Why a keyslot could not be added.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddKeyslotError {
+    /// The device was opened read-only.
+    #[error("{path} was opened read-only")]
+    ReadOnly {
+        /// Path of the device or image.
+        path: PathBuf,
+    },
+    /// The existing passphrase did not unlock the volume key.
+    #[error("cannot unlock the volume key")]
+    Unlock {
+        /// Why.
+        #[source]
+        source: UnlockError,
+    },
+    /// No digest covering segment 0 verifies the volume key.
+    #[error("no digest for segment 0 matches the volume key")]
+    NoDigest,
+    /// All 32 keyslot ids are in use.
+    #[error("no free keyslot id")]
+    NoFreeSlot,
+    /// The keyslots area has no free range of the needed size.
+    #[error("no free range of {need} bytes in the keyslots area")]
+    NoSpace {
+        /// Bytes needed.
+        need: u64,
+    },
+    /// The system random number generator failed.
+    #[error("cannot get random bytes")]
+    Random {
+        /// Why.
+        #[source]
+        source: getrandom::Error,
+    },
+    /// The new keyslot's KDF failed.
+    #[error("cannot derive the new keyslot key")]
+    Kdf {
+        /// Why.
+        #[source]
+        source: UnlockError,
+    },
+    /// Writing the keyslot area failed.
+    #[error("cannot write keyslot area at offset {offset}")]
+    Write {
+        /// Byte offset.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the metadata failed (the area is written but unused).
+    #[error("cannot write metadata for the new keyslot")]
+    Metadata {
+        /// Why.
+        #[source]
+        source: WriteHeaderError,
+    },
+}
+
+/// Why a keyslot could not be removed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoveKeyslotError {
+    /// The device was opened read-only.
+    #[error("{path} was opened read-only")]
+    ReadOnly {
+        /// Path of the device or image.
+        path: PathBuf,
+    },
+    /// The keyslot does not exist.
+    #[error("keyslot {slot} does not exist")]
+    NoSuchKeyslot {
+        /// Keyslot id.
+        slot: u32,
+    },
+    /// It is the last keyslot that unlocks segment 0.
+    #[error("keyslot {slot} is the last one that unlocks the volume")]
+    LastKeyslot {
+        /// Keyslot id.
+        slot: u32,
+    },
+    /// Writing the metadata failed (nothing was wiped).
+    #[error("cannot write metadata without the keyslot")]
+    Metadata {
+        /// Why.
+        #[source]
+        source: WriteHeaderError,
+    },
+    /// Wiping the area failed (the keyslot is already gone from the metadata).
+    #[error("cannot wipe keyslot area at offset {offset}")]
+    Wipe {
+        /// Byte offset.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Why a volume could not be formatted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The target could not be opened read-write (or its size read).
+    #[error("cannot open {path} for formatting")]
+    Open {
+        /// Path of the device or image.
+        path: PathBuf,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The target is smaller than the header plus keyslots area.
+    #[error("device has {size} bytes, formatting needs at least {need}")]
+    TooSmall {
+        /// Size found.
+        size: u64,
+        /// Size needed.
+        need: u64,
+    },
+    /// The volume key size is not 32 or 64 bytes.
+    #[error("unsupported volume key size {key_size} bytes (32 or 64)")]
+    UnsupportedKeySize {
+        /// Size asked for.
+        key_size: usize,
+    },
+    /// The system random number generator failed.
+    #[error("cannot get random bytes")]
+    Random {
+        /// Why.
+        #[source]
+        source: getrandom::Error,
+    },
+    /// The metadata could not be serialized into the JSON area.
+    #[error("cannot serialize the new metadata")]
+    Serialize {
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A write or sync failed.
+    #[error("cannot write at offset {offset}")]
+    Write {
+        /// Byte offset.
+        offset: u64,
+        /// I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The freshly written header does not read back.
+    #[error("formatted header does not verify")]
+    Reopen {
+        /// Why.
+        #[source]
+        source: ReadHeaderError,
+    },
+    /// Adding the first keyslot failed.
+    #[error("cannot add the first keyslot")]
+    Keyslot {
+        /// Why.
+        #[source]
+        source: AddKeyslotError,
     },
 }

@@ -174,20 +174,39 @@ pub fn compute_checksum(raw: &[u8]) -> [u8; 32] {
 ///
 /// # Errors
 /// Any [`HeaderCopyError`]: this never panics on malformed input.
-pub fn parse_copy(raw: &[u8], copy: HeaderCopy, offset: u64) -> Result<HeaderCopyData, HeaderCopyError> {
+pub fn parse_copy(
+    raw: &[u8],
+    copy: HeaderCopy,
+    offset: u64,
+) -> Result<HeaderCopyData, HeaderCopyError> {
     let hdr_size = peek_hdr_size(raw, copy, offset)?;
-    let len = usize::try_from(hdr_size).map_err(|_| HeaderCopyError::BadHeaderSize { copy, size: hdr_size })?;
+    let len = usize::try_from(hdr_size).map_err(|_| HeaderCopyError::BadHeaderSize {
+        copy,
+        size: hdr_size,
+    })?;
     if raw.len() < len {
-        return Err(HeaderCopyError::Truncated { copy, offset, need: hdr_size, have: raw.len() as u64 });
+        return Err(HeaderCopyError::Truncated {
+            copy,
+            offset,
+            need: hdr_size,
+            have: raw.len() as u64,
+        });
     }
     let raw = &raw[..len];
     let hdr_offset = be_u64(raw, OFF_HDR_OFFSET);
     if hdr_offset != offset {
-        return Err(HeaderCopyError::OffsetMismatch { copy, claimed: hdr_offset, actual: offset });
+        return Err(HeaderCopyError::OffsetMismatch {
+            copy,
+            claimed: hdr_offset,
+            actual: offset,
+        });
     }
     let checksum_alg = c_string(&raw[OFF_CSUM_ALG..OFF_CSUM_ALG + LEN_CSUM_ALG]);
     if checksum_alg != "sha256" {
-        return Err(HeaderCopyError::UnsupportedChecksum { copy, algorithm: checksum_alg });
+        return Err(HeaderCopyError::UnsupportedChecksum {
+            copy,
+            algorithm: checksum_alg,
+        });
     }
     let stored = &raw[OFF_CSUM..OFF_CSUM + 32];
     if compute_checksum(raw) != stored {
@@ -195,9 +214,12 @@ pub fn parse_copy(raw: &[u8], copy: HeaderCopy, offset: u64) -> Result<HeaderCop
     }
     let area = &raw[BINARY_HEADER_SIZE..];
     let end = area.iter().position(|&c| c == 0).unwrap_or(area.len());
-    let json = std::str::from_utf8(&area[..end])
-        .map_err(|e| HeaderCopyError::Json { copy, source: serde::de::Error::custom(e) })?;
-    let metadata: Metadata = serde_json::from_str(json).map_err(|source| HeaderCopyError::Json { copy, source })?;
+    let json = std::str::from_utf8(&area[..end]).map_err(|e| HeaderCopyError::Json {
+        copy,
+        source: serde::de::Error::custom(e),
+    })?;
+    let metadata: Metadata =
+        serde_json::from_str(json).map_err(|source| HeaderCopyError::Json { copy, source })?;
     Ok(HeaderCopyData {
         binary: BinaryHeader {
             version: 2,
@@ -235,11 +257,23 @@ pub fn emit_copy(binary: &BinaryHeader, json: &str, copy: HeaderCopy) -> Option<
     raw[OFF_VERSION..OFF_VERSION + 2].copy_from_slice(&2u16.to_be_bytes());
     raw[OFF_HDR_SIZE..OFF_HDR_SIZE + 8].copy_from_slice(&binary.hdr_size.to_be_bytes());
     raw[OFF_SEQID..OFF_SEQID + 8].copy_from_slice(&binary.seqid.to_be_bytes());
-    put_str(&mut raw[OFF_LABEL..OFF_LABEL + LEN_LABEL], binary.label.as_bytes());
-    put_str(&mut raw[OFF_CSUM_ALG..OFF_CSUM_ALG + LEN_CSUM_ALG], b"sha256");
+    put_str(
+        &mut raw[OFF_LABEL..OFF_LABEL + LEN_LABEL],
+        binary.label.as_bytes(),
+    );
+    put_str(
+        &mut raw[OFF_CSUM_ALG..OFF_CSUM_ALG + LEN_CSUM_ALG],
+        b"sha256",
+    );
     put_str(&mut raw[OFF_SALT..OFF_SALT + LEN_SALT], &binary.salt);
-    put_str(&mut raw[OFF_UUID..OFF_UUID + LEN_UUID], binary.uuid.as_bytes());
-    put_str(&mut raw[OFF_SUBSYSTEM..OFF_SUBSYSTEM + LEN_SUBSYSTEM], binary.subsystem.as_bytes());
+    put_str(
+        &mut raw[OFF_UUID..OFF_UUID + LEN_UUID],
+        binary.uuid.as_bytes(),
+    );
+    put_str(
+        &mut raw[OFF_SUBSYSTEM..OFF_SUBSYSTEM + LEN_SUBSYSTEM],
+        binary.subsystem.as_bytes(),
+    );
     raw[OFF_HDR_OFFSET..OFF_HDR_OFFSET + 8].copy_from_slice(&binary.hdr_offset.to_be_bytes());
     raw[BINARY_HEADER_SIZE..BINARY_HEADER_SIZE + json.len()].copy_from_slice(json.as_bytes());
     let csum = compute_checksum(&raw);
@@ -288,19 +322,62 @@ mod tests {
     #[test]
     fn rejects_bad_input_without_panicking() {
         let raw = sample(HeaderCopy::Secondary, 0x4000);
-        assert!(matches!(parse_copy(&raw, HeaderCopy::Primary, 0x4000), Err(HeaderCopyError::BadMagic { .. })));
-        assert!(matches!(parse_copy(&raw, HeaderCopy::Secondary, 0), Err(HeaderCopyError::OffsetMismatch { .. })));
+        assert!(matches!(
+            parse_copy(&raw, HeaderCopy::Primary, 0x4000),
+            Err(HeaderCopyError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            parse_copy(&raw, HeaderCopy::Secondary, 0),
+            Err(HeaderCopyError::OffsetMismatch { .. })
+        ));
         let mut bad = raw.clone();
         bad[5000] ^= 1;
-        assert!(matches!(parse_copy(&bad, HeaderCopy::Secondary, 0x4000), Err(HeaderCopyError::ChecksumMismatch { .. })));
+        assert!(matches!(
+            parse_copy(&bad, HeaderCopy::Secondary, 0x4000),
+            Err(HeaderCopyError::ChecksumMismatch { .. })
+        ));
         let mut bad = raw.clone();
         bad[7] = 3;
-        assert!(matches!(parse_copy(&bad, HeaderCopy::Secondary, 0x4000), Err(HeaderCopyError::UnsupportedVersion { version: 3, .. })));
+        assert!(matches!(
+            parse_copy(&bad, HeaderCopy::Secondary, 0x4000),
+            Err(HeaderCopyError::UnsupportedVersion { version: 3, .. })
+        ));
         let mut bad = raw.clone();
         bad[OFF_HDR_SIZE..OFF_HDR_SIZE + 8].copy_from_slice(&u64::MAX.to_be_bytes());
-        assert!(matches!(parse_copy(&bad, HeaderCopy::Secondary, 0x4000), Err(HeaderCopyError::BadHeaderSize { .. })));
+        assert!(matches!(
+            parse_copy(&bad, HeaderCopy::Secondary, 0x4000),
+            Err(HeaderCopyError::BadHeaderSize { .. })
+        ));
         for n in [0, 10, 4095, 4096, 0x3fff] {
-            assert!(matches!(parse_copy(&raw[..n], HeaderCopy::Secondary, 0x4000), Err(HeaderCopyError::Truncated { .. })));
+            assert!(matches!(
+                parse_copy(&raw[..n], HeaderCopy::Secondary, 0x4000),
+                Err(HeaderCopyError::Truncated { .. })
+            ));
+        }
+    }
+
+    /// Deterministic mutation sweep: corrupt every binary field (fixing the checksum up so the
+    /// deeper checks run) and the JSON text; nothing may panic.
+    #[test]
+    fn mutation_sweep_never_panics() {
+        let raw = sample(HeaderCopy::Primary, 0);
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..1200usize {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut m = raw.clone();
+            let pos = if i % 2 == 0 {
+                i % 512
+            } else {
+                BINARY_HEADER_SIZE + i % 160
+            };
+            m[pos] = state.to_le_bytes()[0];
+            if i % 3 != 0 {
+                let c = compute_checksum(&m);
+                m[OFF_CSUM..OFF_CSUM + 32].copy_from_slice(&c);
+            }
+            let _ = parse_copy(&m, HeaderCopy::Primary, 0);
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use aes::cipher::KeyInit;
 use aes::{Aes128, Aes256};
-use hmac::digest::Digest as _;
 use sha1::Sha1;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 use xts_mode::{Xts128, get_tweak_default};
@@ -40,6 +39,18 @@ impl HashAlg {
             "sha384" => Some(Self::Sha384),
             "sha512" => Some(Self::Sha512),
             _ => None,
+        }
+    }
+
+    /// The LUKS2 name (`sha256`, ...).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "sha1",
+            Self::Sha224 => "sha224",
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
         }
     }
 
@@ -102,7 +113,12 @@ fn diffuse(hash: HashAlg, buf: &mut [u8]) {
 ///
 /// Returns `None` when `material` is shorter than `key_size * stripes` or `stripes` is 0.
 #[must_use]
-pub fn af_merge(material: &[u8], key_size: usize, stripes: usize, hash: HashAlg) -> Option<Zeroizing<Vec<u8>>> {
+pub fn af_merge(
+    material: &[u8],
+    key_size: usize,
+    stripes: usize,
+    hash: HashAlg,
+) -> Option<Zeroizing<Vec<u8>>> {
     let total = key_size.checked_mul(stripes)?;
     if stripes == 0 || material.len() < total {
         return None;
@@ -122,7 +138,12 @@ pub fn af_merge(material: &[u8], key_size: usize, stripes: usize, hash: HashAlg)
 /// Splits `key` into `stripes` stripes using `random` as the first `stripes - 1` stripes
 /// (the inverse of [`af_merge`]). `random` must hold `key.len() * (stripes - 1)` bytes.
 #[must_use]
-pub fn af_split(key: &[u8], random: &[u8], stripes: usize, hash: HashAlg) -> Option<Zeroizing<Vec<u8>>> {
+pub fn af_split(
+    key: &[u8],
+    random: &[u8],
+    stripes: usize,
+    hash: HashAlg,
+) -> Option<Zeroizing<Vec<u8>>> {
     let ks = key.len();
     let total = ks.checked_mul(stripes)?;
     if stripes == 0 || random.len() != total - ks {
@@ -173,7 +194,10 @@ pub fn xts_apply(cipher: CipherSupport, key: &[u8], buf: &mut [u8], encrypt: boo
     let half = key.len() / 2;
     match cipher {
         CipherSupport::Xts128 if key.len() == 32 => {
-            let (Ok(a), Ok(b)) = (Aes128::new_from_slice(&key[..half]), Aes128::new_from_slice(&key[half..])) else {
+            let (Ok(a), Ok(b)) = (
+                Aes128::new_from_slice(&key[..half]),
+                Aes128::new_from_slice(&key[half..]),
+            ) else {
                 return false;
             };
             let x = Xts128::new(a, b);
@@ -185,7 +209,10 @@ pub fn xts_apply(cipher: CipherSupport, key: &[u8], buf: &mut [u8], encrypt: boo
             true
         }
         CipherSupport::Xts256 if key.len() == 64 => {
-            let (Ok(a), Ok(b)) = (Aes256::new_from_slice(&key[..half]), Aes256::new_from_slice(&key[half..])) else {
+            let (Ok(a), Ok(b)) = (
+                Aes256::new_from_slice(&key[..half]),
+                Aes256::new_from_slice(&key[half..]),
+            ) else {
                 return false;
             };
             let x = Xts128::new(a, b);
@@ -224,17 +251,41 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
         if pad {
             return None;
         }
-        acc = (acc << 6) | u32::from(v);
+        acc = ((acc << 6) | u32::from(v)) & 0x3fff;
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
+            out.push((acc >> bits).to_le_bytes()[0]);
         }
     }
     if bits >= 6 {
         return None;
     }
     Some(out)
+}
+
+/// Encodes standard base64 with `=` padding.
+#[must_use]
+pub fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(ALPHABET[idx as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -248,6 +299,11 @@ mod tests {
         assert_eq!(base64_decode("").unwrap(), b"");
         assert!(base64_decode("a").is_none());
         assert!(base64_decode("a*b=").is_none());
+        for n in 0..40u8 {
+            let data: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
+        }
+        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
     }
 
     #[test]
@@ -261,7 +317,9 @@ mod tests {
     fn af_split_merge_round_trip() {
         let key: Vec<u8> = (0..64u8).collect();
         for hash in [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha512] {
-            let random: Vec<u8> = (0..64 * 9).map(|i| (i * 7 % 251) as u8).collect();
+            let random: Vec<u8> = (0..64 * 9u32)
+                .map(|i| u8::try_from(i * 7 % 251).unwrap())
+                .collect();
             let split = af_split(&key, &random, 10, hash).unwrap();
             assert_eq!(*af_merge(&split, 64, 10, hash).unwrap(), key);
         }

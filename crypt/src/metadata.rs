@@ -218,8 +218,42 @@ pub struct Config {
 
 impl Metadata {
     /// Digests that list keyslot `slot`.
-    pub fn digests_for_keyslot<'a>(&'a self, slot: &'a str) -> impl Iterator<Item = (&'a String, &'a Digest)> + 'a {
-        self.digests.iter().filter(move |(_, d)| d.keyslots.iter().any(|k| k == slot))
+    pub fn digests_for_keyslot<'a>(
+        &'a self,
+        slot: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Digest)> + 'a {
+        self.digests
+            .iter()
+            .filter(move |(_, d)| d.keyslots.iter().any(|k| k == slot))
+    }
+
+    /// Adds `token` under the lowest free id below 32 (the LUKS2 limit); returns the id,
+    /// or `None` when all 32 ids are taken.
+    pub fn add_token(&mut self, token: Token) -> Option<u32> {
+        let id = (0..32u32).find(|i| !self.tokens.contains_key(&i.to_string()))?;
+        self.tokens.insert(id.to_string(), token);
+        Some(id)
+    }
+
+    /// Removes token `id`, returning it.
+    pub fn remove_token(&mut self, id: u32) -> Option<Token> {
+        self.tokens.remove(&id.to_string())
+    }
+
+    /// The `config.requirements.mandatory` entries (empty when there are none).
+    #[must_use]
+    pub fn mandatory_requirements(&self) -> Vec<String> {
+        self.config
+            .extra
+            .get("requirements")
+            .and_then(|r| r.get("mandatory"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Serializes to compact JSON text.
@@ -241,7 +275,8 @@ mod u64_string {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(|_| D::Error::custom(format_args!("invalid decimal string {s:?}")))
+        s.parse()
+            .map_err(|_| D::Error::custom(format_args!("invalid decimal string {s:?}")))
     }
 }
 
@@ -251,14 +286,31 @@ mod tests {
 
     const FIXTURE: &str = include_str!("../../../shared/data/luks2/luks2-systemd252-tokens.json");
 
+    const TPM2_FIXTURE: &str = include_str!("../../../shared/data/luks2/luks2-tpm2-vm.json");
+
     #[test]
-    fn parses_fixture_and_round_trips() {
-        let m: Metadata = serde_json::from_str(FIXTURE).unwrap();
-        assert_eq!(m.keyslots["0"].area.as_ref().unwrap().offset, 32768);
-        assert!(!m.tokens.is_empty());
-        let v1: Value = serde_json::from_str(FIXTURE).unwrap();
-        let v2: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
-        assert_eq!(v1, v2);
+    fn parses_fixtures_and_round_trips() {
+        for text in [FIXTURE, TPM2_FIXTURE] {
+            let m: Metadata = serde_json::from_str(text).unwrap();
+            assert_eq!(m.keyslots["0"].area.as_ref().unwrap().offset, 32768);
+            assert!(!m.tokens.is_empty());
+            let v1: Value = serde_json::from_str(text).unwrap();
+            let v2: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
+            assert_eq!(v1, v2);
+            let again: Metadata = serde_json::from_str(&m.to_json().unwrap()).unwrap();
+            assert_eq!(again, m);
+        }
+    }
+
+    #[test]
+    fn token_ids_fill_lowest_gap() {
+        let mut m = Metadata::default();
+        for want in 0..32 {
+            assert_eq!(m.add_token(Token::default()), Some(want));
+        }
+        assert_eq!(m.add_token(Token::default()), None);
+        assert!(m.remove_token(5).is_some());
+        assert_eq!(m.add_token(Token::default()), Some(5));
     }
 
     #[test]
@@ -270,6 +322,13 @@ mod tests {
         assert_eq!(m.keyslots["0"].extra["priority"], 2);
         assert_eq!(m.tokens["3"].extra["blob"]["a"][1], 2);
         assert_eq!(m.extra["zz"], 1);
+        assert!(m.mandatory_requirements().is_empty());
+        let mut r = m.clone();
+        r.config.extra.insert(
+            "requirements".into(),
+            serde_json::json!({"mandatory": ["online-reencrypt-v2"]}),
+        );
+        assert_eq!(r.mandatory_requirements(), ["online-reencrypt-v2"]);
         let back: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
     }

@@ -17,6 +17,7 @@ pub(crate) const TEST_PACKAGES: &[&str] = &[
     "dpkg",
     "passwd",
     "bubblewrap",
+    "cryptsetup-bin",
 ];
 
 fn is_installed(pkg: &str) -> bool {
