@@ -25,21 +25,11 @@ use crate::model::{
 /// 4 KiB buffer (growing as needed) instead of `std::fs::read`'s extra `statx` per file.
 fn read_unit_file(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        match f.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(len);
+    let f = std::fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(4096);
+    // Through `Take` the generic `read_to_end` is used, which asks no size hint from the
+    // file (no `statx`/`lseek`); unit files are small and a large one just grows `buf`.
+    f.take(u64::MAX).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
