@@ -35,6 +35,23 @@ fn names(
         list.clear();
         return Ok(());
     }
+    // Plain words (no quotes, escapes or specifiers): no unquoting or expansion needed.
+    if !value.contains(['%', '"', '\'', '\\']) {
+        for name in value
+            .split([' ', '\t', '\n', '\r'])
+            .filter(|w| !w.is_empty())
+        {
+            match UnitName::new(name) {
+                Ok(u) if !list.contains(&u) => list.push(u),
+                Ok(_) => {}
+                Err(_) => ctx.warn(format!(
+                    "Invalid unit name in {}=, ignoring: {name}",
+                    ctx.key
+                )),
+            }
+        }
+        return Ok(());
+    }
     for word in Words::new(value, ExtractFlags::UNQUOTE | ExtractFlags::RELAX) {
         let Ok(word) = word else {
             return Err(SettingError::invalid(format!(

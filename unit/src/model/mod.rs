@@ -422,13 +422,13 @@ pub(crate) fn verify_kind(
     fragment: Option<&std::path::Path>,
     diags: &mut Vec<crate::diag::Diagnostic>,
 ) -> Result<(), LoadState> {
-    let unit_path = keel_core::unit_name::to_path(&unit.name).ok();
+    let path_of = || keel_core::unit_name::to_path(&unit.name).ok();
     let r = match &unit.kind {
         UnitKind::Socket(s) => s.verify(),
         UnitKind::Timer(t) => t.verify(),
         UnitKind::Path(p) => p.verify(),
-        UnitKind::Mount(m) => m.verify(unit_path.as_deref()),
-        UnitKind::Automount(a) => a.verify(unit_path.as_deref()),
+        UnitKind::Mount(m) => m.verify(path_of().as_deref()),
+        UnitKind::Automount(a) => a.verify(path_of().as_deref()),
         UnitKind::Swap(sw) => match &sw.what {
             Some(w) => {
                 let expected =

@@ -265,6 +265,17 @@ pub(crate) fn unit_name_words(
     resolve_msg: &str,
     mut each: impl FnMut(&mut ParseCtx<'_>, &str),
 ) -> Result<(), SettingError> {
+    // With only RETAIN_ESCAPE, extract_first_word is a plain split at whitespace (quotes and
+    // backslashes are ordinary characters), so words without `%` need no copies at all.
+    if !value.contains('%') {
+        for word in value
+            .split([' ', '\t', '\n', '\r'])
+            .filter(|w| !w.is_empty())
+        {
+            each(ctx, word);
+        }
+        return Ok(());
+    }
     for word in Words::new(value, ExtractFlags::RETAIN_ESCAPE) {
         let Ok(word) = word else {
             return Err(SettingError::invalid(format!(
@@ -322,6 +333,20 @@ fn apply_documentation(
 ) -> Result<(), SettingError> {
     if value.is_empty() {
         s.documentation.clear();
+        return Ok(());
+    }
+    // Plain words (no quotes, escapes or specifiers) need no unquoting or expansion.
+    if !value.contains(['%', '"', '\'', '\\']) {
+        for url in value
+            .split([' ', '\t', '\n', '\r'])
+            .filter(|w| !w.is_empty())
+        {
+            if documentation_url_is_valid(url) {
+                s.documentation.push(url.to_owned());
+            } else {
+                ctx.warn(format!("Invalid URL, ignoring: {url}"));
+            }
+        }
         return Ok(());
     }
     for word in Words::new(value, ExtractFlags::UNQUOTE) {
