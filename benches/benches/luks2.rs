@@ -1,7 +1,9 @@
 //! keel-crypt's header path: read + verify both LUKS2 header copies (sha256 over 2 × 16 KiB,
 //! JSON parse of a systemd 252 header with tpm2/fido2/recovery tokens) from an in-memory image,
 //! the JSON metadata parse alone, and a keyslot unlock (pbkdf2-sha512 × 1000, aes-xts area
-//! decrypt, AF merge over 4000 stripes, digest check) on an image keel formats in a temp dir.
+//! decrypt, AF merge over 4000 stripes, digest check) on an image keel formats in a temp dir,
+//! the same with argon2id (32 MiB, t=4, p=1), and reading the fixture's systemd tokens in
+//! typed form.
 #![allow(missing_docs)]
 #![allow(clippy::expect_used)] // a bench: a broken fixture must stop it loudly
 
@@ -36,6 +38,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("luks2/parse_json_metadata", |b| {
         b.iter(|| serde_json::from_str::<Metadata>(std::hint::black_box(JSON)).expect("parses"));
     });
+    let meta: Metadata = serde_json::from_str(JSON).expect("fixture parses");
+    c.bench_function("luks2/typed_tokens", |b| {
+        b.iter(|| {
+            for t in std::hint::black_box(&meta).tokens.values() {
+                keel_crypt::TypedToken::from_token(t).expect("systemd token");
+            }
+        });
+    });
 }
 
 fn bench_unlock(c: &mut Criterion) {
@@ -54,6 +64,22 @@ fn bench_unlock(c: &mut Criterion) {
                 .expect("unlocks")
         });
     });
+    drop(dev);
+    opts.kdf = keel_crypt::NewKdf::Argon2id {
+        time: 4,
+        memory_kib: 32 * 1024,
+        cpus: 1,
+    };
+    let (dev, _) = keel_crypt::format(&img, b"bench", &opts).expect("format");
+    let mut group = c.benchmark_group("luks2-argon2");
+    group.sample_size(10);
+    group.bench_function("unlock_argon2id_32MiB_t4_p1", |b| {
+        b.iter(|| {
+            dev.unlock(Some(0), std::hint::black_box(b"bench"))
+                .expect("unlocks")
+        });
+    });
+    group.finish();
     drop(dev);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::error::{HeaderCopyError, ReadHeaderError, UnlockError, WriteHeaderError};
+use crate::error::{
+    HeaderCopyError, ReadHeaderError, TokenUnlockVolumeError, UnlockError, WriteHeaderError,
+};
 use crate::header::{
     BINARY_HEADER_SIZE, HeaderCopy, HeaderCopyData, SECONDARY_OFFSETS, emit_copy, parse_copy,
     peek_hdr_size,
@@ -15,6 +17,7 @@ use crate::keyslot::{
     AREA_SECTOR_SIZE, CipherSupport, HashAlg, af_merge, base64_decode, xts_apply,
 };
 use crate::metadata::{Keyslot, Metadata};
+use crate::token::{TokenUnlockError, TokenUnlocker, TypedToken};
 
 /// A volume key, wiped from memory on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -250,8 +253,78 @@ impl Luks2Device {
         self.writable
     }
 
-    pub(crate) fn file(&self) -> &File {
-        &self.file
+    /// The file and the header set, for the generic writers.
+    pub(crate) fn io_parts(&mut self) -> (&File, &mut HeaderSet) {
+        (&self.file, &mut self.headers)
+    }
+
+    /// Re-selects the copy in use after `headers` changed.
+    pub(crate) fn refresh(&mut self) {
+        if let Some((c, data)) = self.headers.best() {
+            self.active = c;
+            self.current = data.clone();
+        }
+    }
+
+    /// Unlocks the volume through its tokens: every token (in id order) whose type one of
+    /// `unlockers` handles is parsed, the unlocker produces the passphrase, and the token's
+    /// keyslot is tried with it. Returns the token id and the volume key.
+    ///
+    /// # Errors
+    /// [`TokenUnlockVolumeError::NoToken`] when no unlocker handled any token, otherwise the
+    /// first failure (a malformed token, an unlocker error, a wrong passphrase).
+    pub fn unlock_with_tokens(
+        &self,
+        unlockers: &mut [&mut dyn TokenUnlocker],
+    ) -> Result<(u32, VolumeKey), TokenUnlockVolumeError> {
+        let mut ids: Vec<(u32, &crate::metadata::Token)> = self
+            .metadata()
+            .tokens
+            .iter()
+            .filter_map(|(id, t)| Some((id.parse().ok()?, t)))
+            .collect();
+        ids.sort_by_key(|(id, _)| *id);
+        let mut first_err = None;
+        for (id, raw) in ids {
+            for u in unlockers.iter_mut() {
+                if !u.handles(&raw.kind) {
+                    continue;
+                }
+                let typed = match TypedToken::from_token(raw) {
+                    Ok(t) => t,
+                    Err(source) => {
+                        first_err.get_or_insert(TokenUnlockVolumeError::Parse {
+                            token: id.to_string(),
+                            source,
+                        });
+                        continue;
+                    }
+                };
+                let Some(slot) = typed.keyslot() else {
+                    continue;
+                };
+                let failed = |source: Box<dyn std::error::Error + Send + Sync>| {
+                    TokenUnlockVolumeError::Failed {
+                        token: id,
+                        slot,
+                        source,
+                    }
+                };
+                match u.passphrase(id, &typed) {
+                    Ok(pass) => match self.unlock(Some(slot), &pass) {
+                        Ok(vk) => return Ok((id, vk)),
+                        Err(e) => {
+                            first_err.get_or_insert(failed(Box::new(e)));
+                        }
+                    },
+                    Err(TokenUnlockError::NotApplicable { .. }) => {}
+                    Err(e) => {
+                        first_err.get_or_insert(failed(Box::new(e)));
+                    }
+                }
+            }
+        }
+        Err(first_err.unwrap_or(TokenUnlockVolumeError::NoToken))
     }
 
     /// Which copy is in use.
@@ -298,12 +371,9 @@ impl Luks2Device {
                 path: self.path.clone(),
             });
         }
-        write_metadata_to(&self.file, &mut self.headers, meta)?;
-        if let Some((c, data)) = self.headers.best() {
-            self.active = c;
-            self.current = data.clone();
-        }
-        Ok(())
+        let res = write_metadata_to(&self.file, &mut self.headers, meta);
+        self.refresh();
+        res
     }
 }
 

@@ -78,6 +78,21 @@ pub enum HeaderCopyError {
         #[source]
         source: serde_json::Error,
     },
+    /// The JSON metadata is inconsistent (sizes, overlapping or overflowing areas).
+    #[error("{copy} header metadata is invalid")]
+    Invalid {
+        /// Which copy.
+        copy: HeaderCopy,
+        /// What is wrong.
+        #[source]
+        source: crate::metadata::ValidateMetadataError,
+    },
+    /// The copy verifies but holds other content than was just written.
+    #[error("{copy} header holds other content than was written")]
+    Mismatch {
+        /// Which copy.
+        copy: HeaderCopy,
+    },
     /// Reading the copy failed.
     #[error("cannot read {copy} header at offset {offset}")]
     Io {
@@ -305,6 +320,9 @@ pub enum AddKeyslotError {
     /// All 32 keyslot ids are in use.
     #[error("no free keyslot id")]
     NoFreeSlot,
+    /// All 32 token ids are in use.
+    #[error("no free token id")]
+    NoFreeToken,
     /// The keyslots area has no free range of the needed size.
     #[error("no free range of {need} bytes in the keyslots area")]
     NoSpace {
@@ -359,8 +377,14 @@ pub enum RemoveKeyslotError {
         /// Keyslot id.
         slot: u32,
     },
+    /// The token does not exist.
+    #[error("token {token} does not exist")]
+    NoSuchToken {
+        /// Token id.
+        token: u32,
+    },
     /// It is the last keyslot that unlocks segment 0.
-    #[error("keyslot {slot} is the last one that unlocks the volume")]
+    #[error("removing keyslot {slot} would leave no keyslot that unlocks the volume")]
     LastKeyslot {
         /// Keyslot id.
         slot: u32,
@@ -440,11 +464,47 @@ pub enum FormatError {
         #[source]
         source: ReadHeaderError,
     },
-    /// Adding the first keyslot failed.
-    #[error("cannot add the first keyslot")]
+    /// The formatted volume does not unlock with the passphrase.
+    #[error("formatted volume does not unlock")]
+    Verify {
+        /// Why.
+        #[source]
+        source: UnlockError,
+    },
+    /// Building the first keyslot failed.
+    #[error("cannot build the first keyslot")]
     Keyslot {
         /// Why.
         #[source]
         source: AddKeyslotError,
+    },
+}
+
+/// Why no token could unlock the volume.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenUnlockVolumeError {
+    /// No token was handled by any unlocker.
+    #[error("no token is handled by the given unlockers")]
+    NoToken,
+    /// A token could not be read in typed form.
+    #[error("token {token} is malformed")]
+    Parse {
+        /// Token id.
+        token: String,
+        /// Why.
+        #[source]
+        source: crate::token::ParseTokenError,
+    },
+    /// The unlockers or the keyslots failed; the first failure is the source.
+    #[error("token {token} did not unlock keyslot {slot}")]
+    Failed {
+        /// Token id.
+        token: u32,
+        /// Keyslot id.
+        slot: u32,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }

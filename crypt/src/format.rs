@@ -1,15 +1,14 @@
 //! Creating a new LUKS2 header (what `cryptsetup luksFormat --type luks2` does).
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use crate::device::{Luks2Device, VolumeKey};
-use crate::enroll::NewKdf;
-use crate::error::FormatError;
-use crate::header::{BinaryHeader, HeaderCopy, emit_copy};
+use crate::device::{Luks2Device, ReadAt, VolumeKey, WriteAt, read_headers};
+use crate::enroll::{NewKdf, build_keyslot};
+use crate::error::{FormatError, HeaderCopyError, ReadHeaderError};
+use crate::header::{BINARY_HEADER_SIZE, BinaryHeader, HeaderCopy, SECONDARY_OFFSETS, emit_copy};
 use crate::keyslot::{HashAlg, base64_encode};
 use crate::metadata::{Config, Digest, Metadata, Segment};
 
@@ -75,8 +74,8 @@ fn random_uuid() -> Result<String, FormatError> {
 /// Formats the existing file or device at `path` as LUKS2 with one passphrase keyslot
 /// (segment 0: aes-xts-plain64, 512-byte sectors, data from 16 MiB; a fresh random volume key).
 ///
-/// Both header copies are written with seqid 1, the keyslots area is zeroed, everything is
-/// synced, and the result is reopened and verified. Destroys the previous content's header.
+/// See [`format_to`] for the write order; afterwards the device is reopened and verified.
+/// Destroys the previous content's header.
 ///
 /// # Errors
 /// [`FormatError`]: open/size/randomness/I/O failures, an unsupported key size, or the
@@ -87,11 +86,6 @@ pub fn format(
     opts: &FormatOptions,
 ) -> Result<(Luks2Device, VolumeKey), FormatError> {
     let path = path.as_ref();
-    if opts.key_size != 32 && opts.key_size != 64 {
-        return Err(FormatError::UnsupportedKeySize {
-            key_size: opts.key_size,
-        });
-    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -114,7 +108,38 @@ pub fn format(
             need: DEFAULT_DATA_OFFSET,
         });
     }
+    let vk = format_to(&file, passphrase, opts)?;
+    drop(file);
+    let dev = Luks2Device::open_rw(path).map_err(|source| FormatError::Reopen { source })?;
+    dev.unlock(Some(0), passphrase)
+        .map_err(|source| FormatError::Verify { source })?;
+    Ok((dev, vk))
+}
 
+/// Writes a new LUKS2 volume (as [`fn@format`]) onto `dev`, returning its volume key.
+///
+/// Write order, so that an interruption at any point leaves either no valid LUKS2 header or
+/// one that opens with `passphrase` (never a valid header whose keyslots are gone):
+/// 1. the first 4 KiB of every place a header copy may sit (offset 0 and every allowed
+///    secondary offset inside the metadata area) are zeroed and synced, so an old header
+///    can no longer be found;
+/// 2. the keyslots area is zeroed, keyslot 0's area written, synced;
+/// 3. the secondary copy, then the primary (seqid 1, metadata naming keyslot 0), synced;
+/// 4. both copies are read back and compared.
+///
+/// # Errors
+/// [`FormatError`]: an unsupported key size, randomness, KDF or write failures, or a copy
+/// that does not read back.
+pub fn format_to<D: ReadAt + WriteAt + ?Sized>(
+    dev: &D,
+    passphrase: &[u8],
+    opts: &FormatOptions,
+) -> Result<VolumeKey, FormatError> {
+    if opts.key_size != 32 && opts.key_size != 64 {
+        return Err(FormatError::UnsupportedKeySize {
+            key_size: opts.key_size,
+        });
+    }
     let vk = VolumeKey::from_bytes(random(opts.key_size)?.to_vec());
     let digest_salt = random(32)?;
     let mut digest = [0u8; 32];
@@ -124,6 +149,9 @@ pub fn format(
         opts.digest_iterations.max(1000),
         &mut digest,
     );
+    let slot_offset = 2 * DEFAULT_HDR_SIZE;
+    let built = build_keyslot(&vk, passphrase, opts.kdf, "0", slot_offset)
+        .map_err(|source| FormatError::Keyslot { source })?;
 
     let mut segments = BTreeMap::new();
     segments.insert(
@@ -143,7 +171,7 @@ pub fn format(
         "0".to_owned(),
         Digest {
             kind: "pbkdf2".into(),
-            keyslots: Vec::new(),
+            keyslots: vec!["0".into()],
             segments: vec!["0".into()],
             hash: Some("sha256".into()),
             iterations: Some(opts.digest_iterations.max(1000)),
@@ -152,7 +180,10 @@ pub fn format(
             ..Digest::default()
         },
     );
+    let mut keyslots = BTreeMap::new();
+    keyslots.insert("0".to_owned(), built.keyslot);
     let meta = Metadata {
+        keyslots,
         segments,
         digests,
         config: Config {
@@ -164,16 +195,29 @@ pub fn format(
     };
     let json = serde_json::to_string(&meta).map_err(|source| FormatError::Serialize { source })?;
     let uuid = random_uuid()?;
-
     let werr = |offset| move |source| FormatError::Write { offset, source };
+
+    // 1. Make any old header unfindable.
     let zeros = vec![0u8; 1 << 20];
-    let mut off = 2 * DEFAULT_HDR_SIZE;
+    for off in std::iter::once(0).chain(SECONDARY_OFFSETS) {
+        if off < DEFAULT_DATA_OFFSET {
+            dev.write_all_at(&zeros[..BINARY_HEADER_SIZE], off)
+                .map_err(werr(off))?;
+        }
+    }
+    dev.sync().map_err(werr(0))?;
+    // 2. The keyslots area: zeros, then keyslot 0.
+    let mut off = slot_offset;
     while off < DEFAULT_DATA_OFFSET {
         let n = usize::try_from((DEFAULT_DATA_OFFSET - off).min(zeros.len() as u64))
             .unwrap_or(zeros.len());
-        file.write_all_at(&zeros[..n], off).map_err(werr(off))?;
+        dev.write_all_at(&zeros[..n], off).map_err(werr(off))?;
         off += n as u64;
     }
+    dev.write_all_at(&built.material, slot_offset)
+        .map_err(werr(slot_offset))?;
+    dev.sync().map_err(werr(slot_offset))?;
+    // 3. Both header copies.
     for (copy, offset) in [
         (HeaderCopy::Secondary, DEFAULT_HDR_SIZE),
         (HeaderCopy::Primary, 0),
@@ -193,15 +237,24 @@ pub fn format(
         let raw = emit_copy(&binary, &json, copy).ok_or(FormatError::Serialize {
             source: serde::ser::Error::custom("metadata does not fit the JSON area"),
         })?;
-        file.write_all_at(&raw, offset).map_err(werr(offset))?;
+        dev.write_all_at(&raw, offset).map_err(werr(offset))?;
+        dev.sync().map_err(werr(offset))?;
     }
-    file.sync_all().map_err(werr(0))?;
-    drop(file);
-
-    let mut dev = Luks2Device::open_rw(path).map_err(|source| FormatError::Reopen { source })?;
-    dev.add_keyslot_with_volume_key(&vk, passphrase, opts.kdf)
-        .map_err(|source| FormatError::Keyslot { source })?;
-    Ok((dev, vk))
+    // 4. Read back.
+    let set = read_headers(dev);
+    let good = |c: &Result<crate::header::HeaderCopyData, HeaderCopyError>| matches!(c, Ok(c) if c.metadata == meta && c.binary.uuid == uuid);
+    if !(good(&set.primary) && good(&set.secondary)) {
+        let err = |c: Result<_, HeaderCopyError>, copy| {
+            Box::new(c.err().unwrap_or(HeaderCopyError::Mismatch { copy }))
+        };
+        return Err(FormatError::Reopen {
+            source: ReadHeaderError::NoValidCopy {
+                primary: err(set.primary, HeaderCopy::Primary),
+                secondary: err(set.secondary, HeaderCopy::Secondary),
+            },
+        });
+    }
+    Ok(vk)
 }
 
 #[cfg(test)]
@@ -226,7 +279,7 @@ mod tests {
         assert_eq!(dev.unlock(None, b"pw").unwrap(), vk);
         let dev = Luks2Device::open(&img).unwrap();
         assert_eq!(dev.header().binary.label, "keel");
-        assert_eq!(dev.header().binary.seqid, 2);
+        assert_eq!(dev.header().binary.seqid, 1);
         assert_eq!(dev.unlock(Some(0), b"pw").unwrap(), vk);
         let uuid = &dev.header().binary.uuid;
         assert_eq!((uuid.len(), &uuid[14..15]), (36, "4"));

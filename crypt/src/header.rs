@@ -220,6 +220,9 @@ pub fn parse_copy(
     })?;
     let metadata: Metadata =
         serde_json::from_str(json).map_err(|source| HeaderCopyError::Json { copy, source })?;
+    metadata
+        .validate(hdr_size)
+        .map_err(|source| HeaderCopyError::Invalid { copy, source })?;
     Ok(HeaderCopyData {
         binary: BinaryHeader {
             version: 2,

@@ -265,6 +265,109 @@ impl Metadata {
     }
 }
 
+/// Why parsed metadata is inconsistent with its header (the checks cryptsetup's
+/// `LUKS2_hdr_validate` makes on areas and sizes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidateMetadataError {
+    /// `config.json_size` is not `hdr_size - 4096`.
+    #[error("config.json_size {json_size} does not match header size {hdr_size}")]
+    JsonSize {
+        /// The `json_size` found.
+        json_size: u64,
+        /// The binary header's `hdr_size`.
+        hdr_size: u64,
+    },
+    /// `config.keyslots_size` is not a multiple of 4096 or overflows.
+    #[error("config.keyslots_size {keyslots_size} is invalid")]
+    KeyslotsSize {
+        /// The size found.
+        keyslots_size: u64,
+    },
+    /// A keyslot area overflows or lies outside the keyslots area.
+    #[error("keyslot {slot} area {offset}+{size} lies outside the keyslots area")]
+    AreaOutside {
+        /// Keyslot id.
+        slot: String,
+        /// Area offset.
+        offset: u64,
+        /// Area size.
+        size: u64,
+    },
+    /// Two keyslot areas overlap.
+    #[error("keyslot {first} and keyslot {second} areas overlap")]
+    AreasOverlap {
+        /// One keyslot id.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A segment's offset plus size overflows.
+    #[error("segment {segment} offset and size overflow")]
+    SegmentOverflow {
+        /// Segment id.
+        segment: String,
+    },
+}
+
+impl Metadata {
+    /// Checks sizes and areas against the binary header's `hdr_size`: `json_size`, the
+    /// keyslots area, every keyslot area inside it (no overflow, no overlap), segment bounds.
+    ///
+    /// # Errors
+    /// [`ValidateMetadataError`] naming the first inconsistency.
+    pub fn validate(&self, hdr_size: u64) -> Result<(), ValidateMetadataError> {
+        if hdr_size.checked_sub(4096) != Some(self.config.json_size) {
+            return Err(ValidateMetadataError::JsonSize {
+                json_size: self.config.json_size,
+                hdr_size,
+            });
+        }
+        let ks_size = self.config.keyslots_size;
+        let start = hdr_size.saturating_mul(2);
+        let end = start
+            .checked_add(ks_size)
+            .filter(|_| ks_size % 4096 == 0)
+            .ok_or(ValidateMetadataError::KeyslotsSize {
+                keyslots_size: ks_size,
+            })?;
+        let mut areas: Vec<(u64, u64, &String)> = Vec::with_capacity(self.keyslots.len());
+        for (id, ks) in &self.keyslots {
+            let Some(a) = &ks.area else { continue };
+            let outside = || ValidateMetadataError::AreaOutside {
+                slot: id.clone(),
+                offset: a.offset,
+                size: a.size,
+            };
+            let a_end = a.offset.checked_add(a.size).ok_or_else(outside)?;
+            if a.offset < start || a_end > end {
+                return Err(outside());
+            }
+            areas.push((a.offset, a_end, id));
+        }
+        areas.sort_unstable();
+        for w in areas.windows(2) {
+            if w[1].0 < w[0].1 {
+                return Err(ValidateMetadataError::AreasOverlap {
+                    first: w[0].2.clone(),
+                    second: w[1].2.clone(),
+                });
+            }
+        }
+        for (id, seg) in &self.segments {
+            if seg
+                .size_bytes()
+                .is_some_and(|size| seg.offset.checked_add(size).is_none())
+            {
+                return Err(ValidateMetadataError::SegmentOverflow {
+                    segment: id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Serde helper for 64-bit numbers that LUKS2 stores as decimal strings.
 mod u64_string {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
@@ -331,6 +434,58 @@ mod tests {
         assert_eq!(r.mandatory_requirements(), ["online-reencrypt-v2"]);
         let back: Value = serde_json::from_str(&m.to_json().unwrap()).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn validation_catches_bad_areas_and_sizes() {
+        let good: Metadata = serde_json::from_str(FIXTURE).unwrap();
+        good.validate(16384).unwrap();
+        assert!(matches!(
+            good.validate(32768),
+            Err(ValidateMetadataError::JsonSize { .. })
+        ));
+        let mut m = good.clone();
+        m.keyslots
+            .get_mut("1")
+            .unwrap()
+            .area
+            .as_mut()
+            .unwrap()
+            .offset = 32768 + 4096;
+        assert!(matches!(
+            m.validate(16384),
+            Err(ValidateMetadataError::AreasOverlap { .. })
+        ));
+        let mut m = good.clone();
+        m.keyslots.get_mut("2").unwrap().area.as_mut().unwrap().size = u64::MAX;
+        assert!(matches!(
+            m.validate(16384),
+            Err(ValidateMetadataError::AreaOutside { .. })
+        ));
+        let mut m = good.clone();
+        m.keyslots
+            .get_mut("2")
+            .unwrap()
+            .area
+            .as_mut()
+            .unwrap()
+            .offset = 4096;
+        assert!(matches!(
+            m.validate(16384),
+            Err(ValidateMetadataError::AreaOutside { .. })
+        ));
+        let mut m = good.clone();
+        m.config.keyslots_size = u64::MAX - 4095;
+        assert!(matches!(
+            m.validate(16384),
+            Err(ValidateMetadataError::KeyslotsSize { .. })
+        ));
+        let mut m = good;
+        m.segments.get_mut("0").unwrap().size = u64::MAX.to_string();
+        assert!(matches!(
+            m.validate(16384),
+            Err(ValidateMetadataError::SegmentOverflow { .. })
+        ));
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct ExecContext {
     pub bind_paths: Vec<BindPath>,
     /// `TemporaryFileSystem=`.
     pub temporary_filesystems: Vec<TemporaryFileSystem>,
+    /// `ExtensionImages=`: read-only overlays over `/usr` and `/opt` (spec §1.9).
+    pub extension_images: Vec<keel_unit::model::exec::ExtensionImage>,
     /// `PrivateTmp=`.
     pub private_tmp: bool,
     /// `PrivateDevices=`.
@@ -207,6 +209,7 @@ impl Default for ExecContext {
             no_exec_paths: Vec::new(),
             bind_paths: Vec::new(),
             temporary_filesystems: Vec::new(),
+            extension_images: Vec::new(),
             private_tmp: false,
             private_devices: false,
             protect_system: ProtectSystem::No,
@@ -310,6 +313,7 @@ impl ExecContext {
             no_exec_paths: s.no_exec_paths.clone(),
             bind_paths: s.bind_paths.clone(),
             temporary_filesystems: s.temporary_filesystems.clone(),
+            extension_images: s.extension_images.clone(),
             private_tmp: s.private_tmp,
             private_devices: s.private_devices,
             protect_system: s.protect_system,

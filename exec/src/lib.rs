@@ -48,10 +48,11 @@ mod plan;
 pub mod seccomp;
 mod spawn;
 mod sys;
+pub mod sysext;
 
 pub use context::{Command, ExecContext, OutputTarget, StdinSource};
 pub use error::{PlanError, SpawnError, StepKind};
 pub use keel_unit;
 pub use nix;
 pub use plan::{NamespaceSetup, Plan, Step, executable_candidates, plan};
-pub use spawn::{Child, ExitStatus, SpawnOptions, spawn};
+pub use spawn::{Child, ExitStatus, SpawnOptions, exec_in_place, spawn};

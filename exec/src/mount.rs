@@ -133,6 +133,9 @@ pub struct MountPlan {
     pub entries: Vec<MountEntry>,
     /// `MountFlags=`, applied to `/` at the end (None: `shared`).
     pub propagation: Option<MountPropagation>,
+    /// `ExtensionImages=` (sandboxed commands only): their overlays are built by the
+    /// parent and attached right after the namespace is entered (see `crate::sysext::unit`).
+    pub extension_images: Vec<keel_unit::model::exec::ExtensionImage>,
 }
 
 fn push_paths(
@@ -364,6 +367,7 @@ pub fn plan_mounts(ctx: &ExecContext, sandboxed: bool) -> Result<Option<MountPla
     let needs = !v.is_empty()
         || root.is_some()
         || ctx.private_mounts
+        || (sandboxed && !ctx.extension_images.is_empty())
         || ctx
             .mount_propagation
             .is_some_and(|p| p != MountPropagation::Shared);
@@ -413,6 +417,11 @@ pub fn plan_mounts(ctx: &ExecContext, sandboxed: bool) -> Result<Option<MountPla
         root_directory: root.map(Path::to_path_buf),
         entries,
         propagation: ctx.mount_propagation,
+        extension_images: if sandboxed {
+            ctx.extension_images.clone()
+        } else {
+            Vec::new()
+        },
     }))
 }
 

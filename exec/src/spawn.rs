@@ -289,21 +289,29 @@ fn last_cap() -> u32 {
 
 /// Mount points of this process (`/proc/self/mountinfo` field 5, octal escapes decoded).
 fn host_mounts() -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    use std::io::Read as _;
+    use std::os::unix::ffi::OsStringExt as _;
+    // One large read: the kernel renders mountinfo per read call, and a buffer that
+    // starts small costs a dozen calls on a host with many mounts.
+    let mut text = Vec::with_capacity(64 * 1024);
+    if std::fs::File::open("/proc/self/mountinfo")
+        .and_then(|mut f| f.read_to_end(&mut text))
+        .is_err()
+    {
         return Vec::new();
-    };
-    text.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| {
-            let b = m.as_bytes();
+    }
+    text.split(|b| *b == b'\n')
+        .filter_map(|l| l.split(|b| *b == b' ').nth(4))
+        .map(|b| {
             let mut out = Vec::with_capacity(b.len());
             let mut i = 0;
             while i < b.len() {
-                if b[i] == b'\\'
-                    && i + 3 < b.len()
-                    && b[i + 1..i + 4].iter().all(u8::is_ascii_digit)
-                {
-                    let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+                let octal = b
+                    .get(i + 1..i + 4)
+                    .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+                    .map(|d| d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0')))
+                    .and_then(|v| u8::try_from(v).ok());
+                if let Some(v) = octal {
                     out.push(v);
                     i += 4;
                 } else {
@@ -311,7 +319,7 @@ fn host_mounts() -> Vec<PathBuf> {
                     i += 1;
                 }
             }
-            PathBuf::from(String::from_utf8_lossy(&out).into_owned())
+            PathBuf::from(std::ffi::OsString::from_vec(out))
         })
         .collect()
 }
@@ -466,6 +474,7 @@ fn prepare(
     };
     let mut ops: Vec<(StepKind, Op)> = Vec::with_capacity(plan.steps.len() + 8);
     let mut map_ids = None;
+    let mut keep_fds = Vec::new();
     for step in &plan.steps {
         let k = step.kind();
         let mut push = |op: Op| ops.push((k, op));
@@ -543,10 +552,38 @@ fn prepare(
                 let mut st = Staging::default();
                 st.private_tmp.clone_from(&opts.private_tmp_dirs);
                 ensure_staging(&st).map_err(|e| prep_err(command, "mount staging", e))?;
-                let mops = m.ops(&st, &host_mounts()).map_err(|e| SpawnError::Plan {
+                let mut mops = m.ops(&st, &host_mounts()).map_err(|e| SpawnError::Plan {
                     command: command.to_owned(),
                     source: e,
                 })?;
+                if !m.extension_images.is_empty() {
+                    // ExtensionImages=: overlays built here, attached by the child right
+                    // after unshare + making `/` a slave (the first two ops).
+                    let hier: Vec<std::path::PathBuf> = crate::sysext::DEFAULT_HIERARCHIES
+                        .iter()
+                        .map(std::path::PathBuf::from)
+                        .collect();
+                    let root = m.root_directory.as_deref().unwrap_or(Path::new("/"));
+                    let overlays = crate::sysext::unit::prepare_unit_extensions(
+                        &m.extension_images,
+                        root,
+                        &hier,
+                        keel_core::specifier::native_architecture(),
+                    )
+                    .map_err(|e| SpawnError::Step {
+                        command: command.to_owned(),
+                        step: StepKind::MountNamespace,
+                        source: e.errno(),
+                    })?;
+                    for (i, o) in overlays.into_iter().enumerate() {
+                        let op = Op::AttachMount {
+                            fd: o.tree.as_raw_fd(),
+                            target: cpath(&o.target, command)?,
+                        };
+                        mops.insert((2 + i).min(mops.len()), op);
+                        keep_fds.push(o.tree);
+                    }
+                }
                 for op in mops {
                     push(op);
                 }
@@ -667,6 +704,7 @@ fn prepare(
             exec_pid_index,
             exec_pid_buf,
             use_fexecve: opts.use_fexecve,
+            keep_fds,
         },
         map_ids,
     })
@@ -805,4 +843,77 @@ pub fn spawn(ctx: &ExecContext, cmd: &Command, opts: SpawnOptions) -> Result<Chi
         command,
         skipped,
     })
+}
+
+/// Applies `ctx` to the calling process itself and executes `cmd` in its place, without a
+/// fork: what a foreground runner such as `keel-run` does for a single command (one
+/// process fewer to create, wait for and tear down).
+///
+/// Returns `Ok(())` only when the command was skipped (a missing executable with the `-`
+/// prefix); on success it never returns. A failing step returns [`SpawnError::Step`] with
+/// the process left in whatever state the steps before it created (namespaces joined,
+/// credentials dropped, a seccomp filter installed): the caller should only report the
+/// error and exit with [`SpawnError::exit_status`]. Standard error is restored to what it
+/// was before the steps ran, so the report reaches the caller's terminal and not the
+/// command's `StandardError=` target.
+///
+/// Differences from [`spawn`]: a process-group leader (a command started by an
+/// interactive shell) keeps its session (`setsid()` would fail), `PrivateUsers=` is refused
+/// (its uid/gid maps are written by a parent process), and the caller should be
+/// single-threaded (the kernel refuses `unshare(CLONE_NEWNS)` otherwise; the step error
+/// says so).
+///
+/// # Errors
+///
+/// As [`spawn`], plus [`SpawnError::Prepare`] for `PrivateUsers=`.
+pub fn exec_in_place(
+    ctx: &ExecContext,
+    cmd: &Command,
+    opts: SpawnOptions,
+) -> Result<(), SpawnError> {
+    let command = cmd.path.clone();
+    let plan = plan(ctx, cmd).map_err(|e| SpawnError::Plan {
+        command: command.clone(),
+        source: e,
+    })?;
+    let Prepared {
+        mut program,
+        map_ids,
+    } = prepare(ctx, cmd, &plan, &opts)?;
+    if map_ids.is_some() {
+        return Err(prep_err(
+            &command,
+            "PrivateUsers= in place (it needs a forked child)",
+            Errno::EINVAL,
+        ));
+    }
+    if let Some(p) = &opts.cgroup {
+        let procs = cpath(&p.join("cgroup.procs"), &command)?;
+        let at = program.ops.len().min(3);
+        program.ops.insert(
+            at,
+            (
+                StepKind::Cgroup,
+                Op::WriteFile {
+                    path: procs,
+                    data: c"0".to_owned(),
+                },
+            ),
+        );
+    }
+    // F_DUPFD_CLOEXEC: the copy does not reach the command.
+    let saved_stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| prep_err(&command, "a copy of standard error", e))?;
+    let stopped = child::run_in_place(&mut program);
+    let _ = nix::unistd::dup2(saved_stderr.as_raw_fd(), libc::STDERR_FILENO);
+    match stopped {
+        child::Stopped::Skipped => Ok(()),
+        child::Stopped::Failed(step, source) => Err(SpawnError::Step {
+            command,
+            step,
+            source,
+        }),
+    }
 }

@@ -405,6 +405,35 @@ pub fn read_context(
     })
 }
 
+/// Hybrid hosts keep the memory controller on v1, so the v2 cgroup has no `memory.stat`
+/// and no `memory.current`. When `ctx` lacks both and the same path exists below the v1
+/// memory hierarchy `v1_root` (`/sys/fs/cgroup/memory`), fills in `memory.current` from
+/// `memory.usage_in_bytes` and `pgscan` from `total_pgpgout` (v1 has no `pgscan`; pages
+/// charged out of the cgroup, which grows with reclaim, stands in for it). Returns
+/// whether anything was filled in.
+///
+/// # Errors
+/// [`ReadCgroupError`] for unreadable or malformed v1 files.
+pub fn fill_from_v1_memory(
+    ctx: &mut CgroupContext,
+    v1_root: &Path,
+) -> Result<bool, ReadCgroupError> {
+    if !ctx.memory_stat.is_empty() || ctx.memory_current.is_some() {
+        return Ok(false);
+    }
+    let dir = cgroup_dir(v1_root, &ctx.path)?;
+    let stat_path = dir.join("memory.stat");
+    let Some(text) = read_optional(&stat_path)? else {
+        return Ok(false);
+    };
+    let stat = parse_memory_stat(&text, &stat_path)?;
+    if let Some(&v) = stat.get("total_pgpgout") {
+        ctx.memory_stat.insert("pgscan".to_owned(), v);
+    }
+    ctx.memory_current = read_u64(&dir, "memory.usage_in_bytes")?;
+    Ok(true)
+}
+
 /// The child cgroups of `cg`, as cgroup paths, sorted.
 ///
 /// # Errors

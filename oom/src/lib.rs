@@ -16,10 +16,15 @@
 //!   emptied;
 //! - [`process`]: the process-granular mode (beyond 248): choose and kill the worst process
 //!   of the chosen cgroup instead of the whole cgroup;
-//! - [`conf`]: `oomd.conf` and `oomd.conf.d/` drop-ins.
+//! - [`conf`]: `oomd.conf` and `oomd.conf.d/` drop-ins;
+//! - [`watch`]: which cgroups to watch without a manager (`--watch`, `*.watch` files);
+//! - [`varlink`]: the `io.systemd.ManagedOOM` protocol PID 1 speaks to oomd (client side,
+//!   plus PID 1's replies);
+//! - [`monitor`]: keel-oomd's event loop (PSI triggers and deadlines, no fixed tick),
+//!   logging every decision as a [`monitor::Record`];
+//! - [`dump`]: the monitored state in `oomctl dump`'s format.
 //!
-//! What it does not do: the daemon loop, the `io.systemd.ManagedOOM` varlink client and
-//! `oomctl dump` belong to `keel-oomd`.
+//! The `keel-oomd` binary is command-line parsing and logging around [`monitor::Monitor`].
 //!
 //! # Example
 //!
@@ -50,10 +55,14 @@
 
 pub mod cgroup;
 pub mod conf;
+pub mod dump;
 pub mod kill;
+pub mod monitor;
 pub mod policy;
 pub mod process;
 pub mod psi;
 pub mod trigger;
+pub mod varlink;
+pub mod watch;
 
 pub use nix;

@@ -131,7 +131,9 @@ impl Default for Policy {
 }
 
 impl Policy {
-    fn duration(&self) -> Usec {
+    /// `DefaultMemoryPressureDurationSec=` in force: [`Policy::pressure_duration`], or
+    /// the 30 s default when it is zero.
+    pub fn duration(&self) -> Usec {
         if self.pressure_duration == Usec::ZERO {
             DEFAULT_MEMORY_PRESSURE_DURATION
         } else {
@@ -148,6 +150,10 @@ pub struct PressureMonitored {
     pub context: CgroupContext,
     /// `ManagedOOMMemoryPressureLimit=`; `None` uses the default.
     pub limit: Option<Permyriad>,
+    /// How long pressure must stay above the limit for this cgroup (keel extension, set
+    /// by keel-oomd's `--watch …:duration=`); `None` uses
+    /// `DefaultMemoryPressureDurationSec=`.
+    pub duration: Option<Usec>,
     /// Its kill candidates (see [`crate::cgroup::candidates`]).
     pub candidates: Vec<CgroupContext>,
 }
@@ -589,9 +595,12 @@ fn decide_action(
     }
 
     // 4. Memory pressure.
-    let duration = policy.duration();
     let mut pressure_blocked = None;
     for &(m, limit, above_for) in over {
+        let duration = m
+            .duration
+            .filter(|d| *d != Usec::ZERO)
+            .unwrap_or_else(|| policy.duration());
         let cause = Cause::MemoryPressure {
             cgroup: m.context.path.clone(),
             pressure: m.context.pressure,
@@ -780,6 +789,7 @@ mod tests {
             s.pressure_monitored.push(PressureMonitored {
                 context: read_context(root, path, &opts()).unwrap(),
                 limit: *limit,
+                duration: None,
                 candidates: cands,
             });
         }

@@ -21,7 +21,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -153,6 +153,14 @@ impl Trigger {
             });
         }
         Ok(n > 0 && revents.contains(PollFlags::POLLPRI))
+    }
+}
+
+/// The pressure file's descriptor, for callers that poll many triggers at once
+/// (`POLLPRI`).
+impl AsFd for Trigger {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
     }
 }
 

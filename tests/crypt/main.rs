@@ -462,6 +462,18 @@ fn header_copies_re_emit_byte_exact() {
 struct FaultyDisk {
     data: std::cell::RefCell<Vec<u8>>,
     budget: std::cell::Cell<usize>,
+    /// Lengths of the write calls made (for finding the call boundaries).
+    writes: std::cell::RefCell<Vec<usize>>,
+}
+
+impl FaultyDisk {
+    fn new(data: Vec<u8>, budget: usize) -> Self {
+        Self {
+            data: std::cell::RefCell::new(data),
+            budget: std::cell::Cell::new(budget),
+            writes: std::cell::RefCell::new(Vec::new()),
+        }
+    }
 }
 
 impl keel_crypt::ReadAt for FaultyDisk {
@@ -472,6 +484,7 @@ impl keel_crypt::ReadAt for FaultyDisk {
 
 impl keel_crypt::WriteAt for FaultyDisk {
     fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        self.writes.borrow_mut().push(buf.len());
         let off = usize::try_from(offset).unwrap();
         let n = buf.len().min(self.budget.get());
         self.data.borrow_mut()[off..off + n].copy_from_slice(&buf[..n]);
@@ -505,10 +518,7 @@ fn interrupted_write_leaves_old_or_new_header() {
     let mut saw_old = false;
     let mut saw_new = false;
     for budget in budgets {
-        let disk = FaultyDisk {
-            data: std::cell::RefCell::new(original.clone()),
-            budget: std::cell::Cell::new(budget),
-        };
+        let disk = FaultyDisk::new(original.clone(), budget);
         let mut headers = keel_crypt::read_headers(&disk);
         let res = keel_crypt::write_metadata_to(&disk, &mut headers, &new_meta);
         assert_eq!(res.is_ok(), budget >= 2 * hdr, "budget {budget}: {res:?}");
@@ -770,4 +780,578 @@ fn cryptsetup_opens_what_keel_formats() {
             vk
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// keel-cryptenroll against Debian's systemd-cryptenroll (252) and cryptsetup.
+
+/// The `keel-cryptenroll` binary, built once (the test binary lives in `<target>/debug/deps`).
+fn keel_cryptenroll() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-q", "-p", "keel-cryptenroll"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo");
+        assert!(st.success(), "cargo build -p keel-cryptenroll failed");
+        let exe = std::env::current_exe().unwrap();
+        exe.parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("keel-cryptenroll")
+    })
+    .clone()
+}
+
+/// Runs a cryptenroll binary; returns (exit code, stdout, stderr).
+fn enroll_tool(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(bin)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("LANG", "C.UTF-8")
+        .env("TERM", "xterm")
+        .env("SYSTEMD_COLORS", "0")
+        .env("SYSTEMD_LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn keel(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    enroll_tool(&keel_cryptenroll(), args, env)
+}
+
+fn systemd(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    enroll_tool(Path::new("/usr/bin/systemd-cryptenroll"), args, env)
+}
+
+/// Small explicit argon2id cost for password slots (keel extension flags).
+const FAST_ARGON: [&str; 4] = [
+    "--pbkdf=argon2id",
+    "--pbkdf-memory=32",
+    "--pbkdf-force-iterations=4",
+    "--pbkdf-parallel=1",
+];
+
+/// `cryptsetup open --test-passphrase` with `pass`, optionally on one slot.
+fn peer_accepts(img: &Path, pass: &[u8], slot: Option<u32>) -> bool {
+    let slot_arg = slot.map(|s| format!("--key-slot={s}"));
+    let mut args = vec!["open", "--test-passphrase", "--key-file=-"];
+    if let Some(s) = &slot_arg {
+        args.push(s);
+    }
+    args.push(img.to_str().unwrap());
+    let mut child = Command::new("cryptsetup")
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(pass).unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn keel_cryptenroll_enrolls_what_cryptsetup_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = format(dir.path(), "ke.img", PBKDF2);
+    let p = img.to_str().unwrap();
+    let pass = std::str::from_utf8(PASS).unwrap();
+
+    let (rc, key, err) = keel(&["--recovery-key", p], &[("PASSWORD", pass)]);
+    assert_eq!(rc, 0, "{err}");
+    let key = key.trim_end_matches('\n');
+    assert_eq!(key.len(), 71, "{key}");
+    assert!(
+        err.starts_with("A secret recovery key has been generated for this volume:\n\n    🔐 \n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("New recovery key enrolled as key slot 1.\n"),
+        "{err}"
+    );
+
+    let mut args = FAST_ARGON.to_vec();
+    args.extend(["--password", p]);
+    let (rc, out, err) = keel(&args, &[("PASSWORD", pass), ("NEWPASSWORD", "new pw")]);
+    assert_eq!(
+        (rc, out.as_str(), err.as_str()),
+        (0, "", "New password enrolled as key slot 2.\n")
+    );
+
+    // cryptsetup: both new secrets open their slots, the old one still works.
+    assert!(peer_accepts(&img, key.as_bytes(), Some(1)));
+    assert!(peer_accepts(&img, b"new pw", Some(2)));
+    assert!(peer_accepts(&img, PASS, Some(0)));
+    assert!(!peer_accepts(&img, b"new pw", Some(1)));
+    let dump = cryptsetup(&["luksDump", p], b"");
+    assert!(
+        dump.contains("0: systemd-recovery\n\tKeyslot:    1\n"),
+        "{dump}"
+    );
+    assert!(dump.contains("PBKDF:      argon2id"), "{dump}");
+    let token = dump_token(&img, 0);
+    assert_eq!(token["type"], "systemd-recovery");
+    assert_eq!(token["keyslots"], serde_json::json!(["1"]));
+    cryptsetup(&["repair", "--batch-mode", p], b"");
+    let ks = &peer_json(&img)["keyslots"];
+    assert_eq!(ks["1"]["kdf"]["type"], "pbkdf2");
+    assert_eq!(ks["1"]["kdf"]["hash"], "sha512");
+    assert_eq!(ks["1"]["kdf"]["iterations"], 1000);
+    assert_eq!(ks["2"]["kdf"]["memory"], 32);
+
+    // systemd-cryptenroll sees the same slots, and unlocks with keel's secrets.
+    let (rc, keel_list, _) = keel(&[p], &[]);
+    let (src, sd_list, _) = systemd(&[p], &[]);
+    assert_eq!((rc, src), (0, 0));
+    assert_eq!(
+        keel_list,
+        "SLOT TYPE\n   0 password\n   1 recovery\n   2 password\n"
+    );
+    assert_eq!(keel_list, sd_list);
+    let (rc, _, err) = systemd(&["--wipe-slot=0", p], &[]);
+    assert_eq!(rc, 0, "{err}");
+    let (rc, rk, err) = systemd(&["--recovery-key", p], &[("PASSWORD", key)]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(peer_accepts(&img, rk.trim().as_bytes(), Some(0)));
+
+    // Wrong $PASSWORD: systemd's message and exit status.
+    let (rc, _, err) = keel(&["--recovery-key", p], &[("PASSWORD", "nope")]);
+    assert_eq!(
+        (rc, err.as_str()),
+        (
+            1,
+            "Password from environment variable $PASSWORD did not work.\n"
+        )
+    );
+    // No terminal and no $PASSWORD.
+    let (rc, _, err) = keel(&["--recovery-key", p], &[]);
+    assert_eq!(rc, 1);
+    assert!(err.starts_with("Failed to query password: "), "{err}");
+}
+
+/// An image with slots made by cryptsetup and Debian's systemd-cryptenroll:
+/// 0 password, 1 recovery, 2 password (empty), 3 recovery. Returns it and the recovery keys.
+fn systemd_enrolled_image(dir: &Path) -> (PathBuf, Vec<String>) {
+    let img = format(dir, "sd.img", PBKDF2);
+    let p = img.to_str().unwrap();
+    let pass = std::str::from_utf8(PASS).unwrap();
+    let mut keys = Vec::new();
+    let (rc, k, err) = systemd(&["--recovery-key", p], &[("PASSWORD", pass)]);
+    assert_eq!(rc, 0, "{err}");
+    keys.push(k.trim().to_owned());
+    let (rc, _, err) = systemd(
+        &["--password", p],
+        &[("PASSWORD", pass), ("NEWPASSWORD", "")],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let (rc, k, err) = systemd(&["--recovery-key", p], &[("PASSWORD", pass)]);
+    assert_eq!(rc, 0, "{err}");
+    keys.push(k.trim().to_owned());
+    (img, keys)
+}
+
+#[test]
+fn systemd_enrolled_slots_listed_and_unlocked_by_keel() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, keys) = systemd_enrolled_image(dir.path());
+    let p = img.to_str().unwrap();
+    let (rc, list, _) = keel(&[p], &[]);
+    assert_eq!(rc, 0);
+    assert_eq!(list, systemd(&[p], &[]).1);
+    assert_eq!(
+        list,
+        "SLOT TYPE\n   0 password\n   1 recovery\n   2 password\n   3 recovery\n"
+    );
+    let dev = Luks2Device::open(&img).unwrap();
+    let vk = dev.unlock(Some(0), PASS).unwrap();
+    assert_eq!(dev.unlock(Some(2), b"").unwrap(), vk);
+    // Typed tokens, and unlocking through them with a recovery key typed in upper case.
+    for (id, slot) in [(0u32, 1u32), (1, 3)] {
+        let t =
+            keel_crypt::TypedToken::from_token(&dev.metadata().tokens[&id.to_string()]).unwrap();
+        assert!(matches!(t, keel_crypt::TypedToken::Recovery(_)));
+        assert_eq!(t.keyslot(), Some(slot));
+    }
+    let typed =
+        keel_crypt::RecoveryKey::normalize(&keys[1].to_uppercase().replace('-', "")).unwrap();
+    let mut u = keel_crypt::RecoveryKeyUnlocker::new(typed);
+    let (token, got) = dev.unlock_with_tokens(&mut [&mut u]).unwrap();
+    assert_eq!((token, got), (1, vk.clone()));
+    // keel-cryptenroll unlocks with a systemd recovery key.
+    let (rc, _, err) = keel(&["--recovery-key", p], &[("PASSWORD", &keys[0])]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(keel(&[p], &[]).1, systemd(&[p], &[]).1);
+}
+
+#[test]
+fn wipe_slot_forms_match_systemd_cryptenroll() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, _) = systemd_enrolled_image(dir.path());
+    // Forms whose meaning is the same in systemd 252 and keel: compare exit status, messages
+    // and the resulting slot table on two copies of the same image.
+    for form in [
+        "all",
+        "empty",
+        "password",
+        "recovery",
+        "pkcs11",
+        "fido2",
+        "tpm2",
+        "1",
+        "1,3",
+        "0,2",
+        "recovery,0",
+        "5",
+        "99",
+        "2,5",
+        "empty,1",
+        "all,empty",
+        "3,all",
+    ] {
+        let mine = dir.path().join("mine.img");
+        let theirs = dir.path().join("theirs.img");
+        std::fs::copy(&img, &mine).unwrap();
+        std::fs::copy(&img, &theirs).unwrap();
+        let arg = format!("--wipe-slot={form}");
+        let (krc, kout, kerr) = keel(&[&arg, mine.to_str().unwrap()], &[]);
+        let (src, sout, serr) = systemd(&[&arg, theirs.to_str().unwrap()], &[]);
+        assert_eq!(
+            (krc, &kout, &kerr),
+            (src, &sout, &serr),
+            "--wipe-slot={form}"
+        );
+        let (_, klist, _) = keel(&[mine.to_str().unwrap()], &[]);
+        let (_, slist, _) = systemd(&[theirs.to_str().unwrap()], &[]);
+        assert_eq!(klist, slist, "--wipe-slot={form}");
+        cryptsetup(&["repair", "--batch-mode", mine.to_str().unwrap()], b"");
+        assert_eq!(
+            peer_json(&mine)["tokens"],
+            peer_json(&theirs)["tokens"],
+            "{form}"
+        );
+    }
+}
+
+#[test]
+fn wipe_slot_type_combinations_work_unlike_248() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, keys) = systemd_enrolled_image(dir.path());
+    let theirs = dir.path().join("theirs.img");
+    std::fs::copy(&img, &theirs).unwrap();
+    let p = img.to_str().unwrap();
+    // Enrol a new password and wipe every password and recovery slot in one go. 248 only
+    // honoured the last type keyword ("password") and kept the recovery slots; Debian's 252
+    // combines them, as keel does.
+    let env = [("PASSWORD", keys[0].as_str()), ("NEWPASSWORD", "only")];
+    let mut args = FAST_ARGON.to_vec();
+    args.extend(["--password", "--wipe-slot=recovery,password", p]);
+    let (rc, _, err) = keel(&args, &env);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        err,
+        "New password enrolled as key slot 4.\nWiped slot 3.\nWiped slot 2.\nWiped slot 1.\nWiped slot 0.\n"
+    );
+    assert_eq!(keel(&[p], &[]).1, "SLOT TYPE\n   4 password\n");
+    let (src, _, serr) = systemd(
+        &[
+            "--password",
+            "--wipe-slot=recovery,password",
+            theirs.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!((src, serr), (rc, err));
+    assert_eq!(
+        systemd(&[theirs.to_str().unwrap()], &[]).1,
+        "SLOT TYPE\n   4 password\n"
+    );
+    assert!(peer_accepts(&img, b"only", None));
+    assert!(!peer_accepts(&img, PASS, None));
+    cryptsetup(&["repair", "--batch-mode", p], b"");
+    let json = peer_json(&img);
+    assert_eq!(json["tokens"], serde_json::json!({}));
+    assert_eq!(json["digests"]["0"]["keyslots"], serde_json::json!(["4"]));
+    assert_eq!(json["tokens"], peer_json(&theirs)["tokens"]);
+}
+
+/// Byte budgets around every write-call boundary of an operation whose write calls had
+/// `lengths`: just before, at and after each boundary, plus a few points inside each call.
+fn fault_budgets(lengths: &[usize]) -> Vec<usize> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut start = 0;
+    for &len in lengths {
+        let end = start + len;
+        out.extend([start, start + 1, end.saturating_sub(1)]);
+        out.extend((1..4).map(|k| start + len * k / 4));
+        start = end;
+    }
+    out.insert(start);
+    out.into_iter().filter(|&b| b <= start).collect()
+}
+
+/// Runs `op` on a copy of `image` once without faults (to learn the write calls), then once
+/// per budget; `check` sees the disk after each interrupted run and whether `op` succeeded.
+fn sweep_faults(
+    image: &[u8],
+    op: &dyn Fn(&FaultyDisk) -> bool,
+    check: &dyn Fn(&FaultyDisk, usize, bool),
+) -> usize {
+    let probe = FaultyDisk::new(image.to_vec(), usize::MAX);
+    assert!(op(&probe), "the operation fails without faults");
+    let lengths = probe.writes.borrow().clone();
+    assert!(lengths.len() >= 3, "{lengths:?}");
+    let budgets = fault_budgets(&lengths);
+    for &b in &budgets {
+        let disk = FaultyDisk::new(image.to_vec(), b);
+        let ok = op(&disk);
+        check(&disk, b, ok);
+    }
+    budgets.len()
+}
+
+#[test]
+fn interrupted_add_keyslot_opens_with_old_or_new_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = format(dir.path(), "fa.img", PBKDF2);
+    let image = std::fs::read(&img).unwrap();
+    let vk = Luks2Device::open(&img).unwrap().unlock(None, PASS).unwrap();
+    let total: usize = image.len();
+    let op = |disk: &FaultyDisk| {
+        let mut headers = keel_crypt::read_headers(disk);
+        let make = |slot: u32| {
+            keel_crypt::TypedToken::Recovery(keel_crypt::token::RecoveryToken::new(slot)).to_token()
+        };
+        keel_crypt::add_keyslot_to(
+            disk,
+            &mut headers,
+            &vk,
+            b"new secret",
+            keel_crypt::NewKdf::MINIMAL,
+            Some(&make),
+        )
+        .is_ok()
+    };
+    let n = sweep_faults(&image, &op, &|disk, budget, ok| {
+        let set = keel_crypt::read_headers(disk);
+        let (_, best) = set
+            .best()
+            .unwrap_or_else(|| panic!("budget {budget}: no valid header"));
+        let meta = &best.metadata;
+        // The old secret always works; the new one exactly when the metadata names it.
+        assert_eq!(
+            keel_crypt::unlock_metadata(disk, meta, None, PASS).unwrap(),
+            vk,
+            "budget {budget}"
+        );
+        let has_new = meta.keyslots.contains_key("1");
+        assert_eq!(has_new, meta.tokens.contains_key("0"), "budget {budget}");
+        if has_new {
+            assert_eq!(
+                keel_crypt::unlock_metadata(disk, meta, Some(1), b"new secret").unwrap(),
+                vk
+            );
+        }
+        if ok {
+            assert!(has_new);
+        }
+    });
+    assert!(n >= 15 && total > 0, "{n} budgets");
+}
+
+#[test]
+fn interrupted_remove_keyslots_opens_with_old_or_new_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = format(dir.path(), "fr.img", PBKDF2);
+    let mut dev = Luks2Device::open_rw(&img).unwrap();
+    dev.add_keyslot(PASS, b"second", keel_crypt::NewKdf::MINIMAL)
+        .unwrap();
+    dev.add_keyslot(PASS, b"third", keel_crypt::NewKdf::MINIMAL)
+        .unwrap();
+    let vk = dev.unlock(None, PASS).unwrap();
+    drop(dev);
+    let image = std::fs::read(&img).unwrap();
+    let op = |disk: &FaultyDisk| {
+        let mut headers = keel_crypt::read_headers(disk);
+        keel_crypt::remove_keyslots_from(disk, &mut headers, &[0, 2], &[]).is_ok()
+    };
+    let n = sweep_faults(&image, &op, &|disk, budget, ok| {
+        let set = keel_crypt::read_headers(disk);
+        let (_, best) = set
+            .best()
+            .unwrap_or_else(|| panic!("budget {budget}: no valid header"));
+        let meta = &best.metadata;
+        // The kept slot always opens; removed slots open exactly while still listed.
+        assert_eq!(
+            keel_crypt::unlock_metadata(disk, meta, Some(1), b"second").unwrap(),
+            vk,
+            "budget {budget}"
+        );
+        let old = meta.keyslots.contains_key("0");
+        assert_eq!(old, meta.keyslots.contains_key("2"), "budget {budget}");
+        if old {
+            assert_eq!(
+                keel_crypt::unlock_metadata(disk, meta, Some(0), PASS).unwrap(),
+                vk
+            );
+            assert_eq!(
+                keel_crypt::unlock_metadata(disk, meta, Some(2), b"third").unwrap(),
+                vk
+            );
+        }
+        assert!(!ok || !old, "budget {budget}");
+    });
+    assert!(n > 20, "{n} budgets");
+}
+
+#[test]
+fn interrupted_format_leaves_no_header_or_the_new_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    // Formatting over an existing cryptsetup volume: its header must vanish before its
+    // keyslots do, and a valid header must never appear before its keyslot is in place.
+    let img = format(dir.path(), "ff.img", PBKDF2);
+    let image = std::fs::read(&img).unwrap();
+    let mut opts = keel_crypt::FormatOptions::default();
+    opts.kdf = keel_crypt::NewKdf::MINIMAL;
+    let op = |disk: &FaultyDisk| keel_crypt::format_to(disk, b"fresh", &opts).is_ok();
+    let saw_none = std::cell::Cell::new(false);
+    let n = sweep_faults(&image, &op, &|disk, budget, ok| {
+        let set = keel_crypt::read_headers(disk);
+        match set.best() {
+            None => assert!(!ok, "budget {budget}"),
+            Some((_, best)) => {
+                let meta = &best.metadata;
+                match keel_crypt::unlock_metadata(disk, meta, None, b"fresh") {
+                    Ok(_) => {}
+                    Err(e) => {
+                        // Otherwise it is still the old volume, and the old secret works.
+                        assert!(
+                            keel_crypt::unlock_metadata(disk, meta, None, PASS).is_ok(),
+                            "budget {budget}: valid header, neither secret works: {e}"
+                        );
+                    }
+                }
+            }
+        }
+        saw_none.set(saw_none.get() | set.best().is_none());
+    });
+    assert!(n > 20 && saw_none.get(), "{n} budgets");
+}
+
+/// Rewrites both header copies of `bytes` with `json` (checksums recomputed).
+fn reemit_both(bytes: &mut [u8], json: &str) {
+    let set = keel_crypt::read_headers(&bytes[..]);
+    for (copy, data) in [
+        (HeaderCopy::Primary, set.primary.as_ref().unwrap()),
+        (HeaderCopy::Secondary, set.secondary.as_ref().unwrap()),
+    ] {
+        let raw = keel_crypt::header::emit_copy(&data.binary, json, copy).unwrap();
+        let off = usize::try_from(data.binary.hdr_offset).unwrap();
+        bytes[off..off + raw.len()].copy_from_slice(&raw);
+    }
+}
+
+#[test]
+fn corrupted_headers_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = format(dir.path(), "cor.img", PBKDF2);
+    let bytes = std::fs::read(&img).unwrap();
+    let dev = Luks2Device::open(&img).unwrap();
+    let json = dev.header().json.clone();
+    let meta = dev.metadata().clone();
+    drop(dev);
+    let hdr = 0x4000usize;
+    let open_err = |b: &[u8], name: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        match Luks2Device::open(&p) {
+            Ok(_) => panic!("{name} opened"),
+            Err(e) => (e, p),
+        }
+    };
+    let copy_errs = |e: &keel_crypt::ReadHeaderError| match e {
+        keel_crypt::ReadHeaderError::NoValidCopy { primary, secondary } => {
+            (format!("{primary:?}"), format!("{secondary:?}"))
+        }
+        other => panic!("{other:?}"),
+    };
+
+    // Both checksums broken.
+    let mut b = bytes.clone();
+    b[4096 + 10] ^= 1;
+    b[hdr + 4096 + 10] ^= 1;
+    let (e, _) = open_err(&b, "csum");
+    let (p, s) = copy_errs(&e);
+    assert!(
+        p.contains("ChecksumMismatch") && s.contains("ChecksumMismatch"),
+        "{e}"
+    );
+
+    // Wrong magic and an unknown version in the primary, secondary gone too.
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    b[hdr + 7] = 9;
+    let (e, _) = open_err(&b, "magic");
+    let (p, s) = copy_errs(&e);
+    assert!(
+        p.contains("BadMagic") && s.contains("UnsupportedVersion"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("unsupported version 9"), "{e}");
+
+    // Truncated JSON (valid checksums).
+    let mut b = bytes.clone();
+    reemit_both(&mut b, &json[..json.len() / 2]);
+    let (e, _) = open_err(&b, "json");
+    assert!(copy_errs(&e).0.contains("Json"), "{e}");
+
+    // Overlapping keyslot areas: keel and cryptsetup both refuse.
+    let mut m = meta.clone();
+    let mut second = m.keyslots["0"].clone();
+    second.area.as_mut().unwrap().offset += 4096;
+    m.keyslots.insert("1".into(), second);
+    m.digests.get_mut("0").unwrap().keyslots.push("1".into());
+    let mut b = bytes.clone();
+    reemit_both(&mut b, &m.to_json().unwrap());
+    let (e, p) = open_err(&b, "overlap");
+    assert!(copy_errs(&e).0.contains("AreasOverlap"), "{e}");
+    let st = Command::new("cryptsetup")
+        .args(["luksDump", p.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!st.success(), "cryptsetup accepted overlapping areas");
+
+    // Sizes that overflow.
+    for (field, value) in [("area.size", u64::MAX), ("keyslots_size", u64::MAX - 4095)] {
+        let mut m = meta.clone();
+        if field == "area.size" {
+            m.keyslots.get_mut("0").unwrap().area.as_mut().unwrap().size = value;
+        } else {
+            m.config.keyslots_size = value;
+        }
+        let mut b = bytes.clone();
+        reemit_both(&mut b, &m.to_json().unwrap());
+        let (e, _) = open_err(&b, "overflow");
+        assert!(copy_errs(&e).0.contains("Invalid"), "{field}: {e}");
+    }
+
+    // One copy's checksum: the other copy is used and a write repairs the bad one.
+    let mut b = bytes;
+    b[4096 + 10] ^= 1;
+    let p = dir.path().join("one");
+    std::fs::write(&p, &b).unwrap();
+    let dev = Luks2Device::open(&p).unwrap();
+    assert_eq!(dev.active_copy(), HeaderCopy::Secondary);
+    dev.unlock(None, PASS).unwrap();
 }

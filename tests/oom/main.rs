@@ -361,3 +361,56 @@ fn real_pressure_kills_the_bloated_cgroup_and_spares_the_other() {
     assert_eq!(bloat_status.signal(), Some(9));
     assert!(chill_alive, "the idle cgroup must survive");
 }
+
+/// keel-oomd's loop on a real cgroup: the trigger is armed and the first sample taken
+/// (a "below limits" record), an idle cgroup then never wakes the loop, and removing the
+/// cgroup is noticed through the trigger (`POLLERR`) and retried later.
+#[test]
+#[ignore = "privileged: root, creates a cgroup on the host's cgroup2 mount"]
+fn monitor_arms_samples_and_notices_removal() {
+    use keel_oom::monitor::{Event, Monitor, MonitorConfig, Wake};
+    use keel_oom::watch::parse_watch_arg;
+    testkit::require_root();
+    let cg = TestCgroup::new("monitor");
+    let mut cfg = MonitorConfig::default();
+    cfg.cgroup_root = cg.v2_root.clone();
+    cfg.trigger_window = Usec::from_secs(2);
+    cfg.watches
+        .push(parse_watch_arg(&format!("{}:limit=50%", cg.cg_path())).unwrap());
+    let mut m = Monitor::new(cfg);
+    let mut notices = Vec::new();
+    let mut records = Vec::new();
+    let mut sink = |e: Event| match e {
+        Event::Notice(n) => notices.push(n),
+        Event::Decision(r) => records.push(r),
+        _ => {}
+    };
+    m.step(Some(Duration::from_millis(10)), &mut sink).unwrap();
+    let start = std::time::Instant::now();
+    m.step(Some(Duration::from_millis(300)), &mut sink).unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(290),
+        "an idle cgroup woke the loop"
+    );
+    std::fs::remove_dir(&cg.dir).unwrap();
+    m.step(Some(Duration::from_secs(3)), &mut sink).unwrap();
+    drop(sink);
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("PSI trigger \"full 1000000 2000000\" armed")),
+        "{notices:?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("PSI trigger gone")),
+        "{notices:?}"
+    );
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        records[0].woken_by,
+        [Wake::Start {
+            cgroup: cg.cg_path()
+        }]
+    );
+    assert!(keel_oom::monitor::is_quiet(&records[0].decision));
+}

@@ -10,7 +10,10 @@
 //!   `/bin/true`; prints both medians and the ratio.
 
 mod compare;
+mod compare_luks;
+mod compare_oom;
 mod compare_spawn;
+mod compare_sysext;
 mod packages;
 mod syscalls;
 mod testrun;
@@ -26,6 +29,9 @@ fn usage() -> ExitCode {
          compare unit-load [--runs N]                 keel vs systemd on the Debian unit corpus, with the ratio\n  \
          compare seccomp                              keel vs libseccomp on @system-service (length, insns/syscall)\n  \
          compare spawn [--runs N] [--release]         keel-run vs bwrap starting a sandboxed /bin/true, with the ratio\n  \
+         compare luks [--runs N]                      keel-cryptenroll vs cryptsetup unlocking the same keyslot (pbkdf2, argon2id), with the ratio\n  \
+         compare oom [--runs N] [--cgroups N] [--seconds S]  keel-oomd kill delay and idle CPU with N watched cgroups (root)\n  \
+         compare sysext [--runs N] [--release]        keel-sysext vs systemd-sysext merging+unmerging 10 extensions, with the ratio\n  \
          gen-syscalls                                 regenerate exec/src/seccomp/tables/ from kernel UAPI headers\n  \
          vm <build | run SCENARIO... | test | selftest>  kernel-feature scenarios of tests/vm/ in QEMU"
     );
@@ -44,6 +50,9 @@ fn main() -> ExitCode {
             Some((what, more)) if what == "unit-load" => compare::unit_load(more),
             Some((what, more)) if what == "seccomp" => syscalls::compare_seccomp(more),
             Some((what, more)) if what == "spawn" => compare_spawn::spawn(more),
+            Some((what, more)) if what == "sysext" => compare_sysext::sysext(more),
+            Some((what, more)) if what == "luks" => compare_luks::luks(more),
+            Some((what, more)) if what == "oom" => compare_oom::oom(more),
             _ => return usage(),
         },
         "vm" => vm::command(rest),

@@ -18,6 +18,8 @@ pub(crate) const TEST_PACKAGES: &[&str] = &[
     "passwd",
     "bubblewrap",
     "cryptsetup-bin",
+    "squashfs-tools",
+    "erofs-utils",
 ];
 
 fn is_installed(pkg: &str) -> bool {

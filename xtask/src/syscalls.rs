@@ -224,6 +224,33 @@ fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Appends `GROUP_NUMBERS`: for each group of 248's table (in `groups::GROUPS` order), its
+/// members' numbers on this architecture, nested groups expanded, names the architecture
+/// lacks skipped, sorted and deduplicated. keel-exec uses them so that a short-lived
+/// process resolves `@system-service` without a single string comparison.
+fn write_group_numbers(s: &mut String, rows: &[(String, u32)]) -> Result<()> {
+    s.push_str(
+        "\n/// The syscall numbers of each group of `groups::GROUPS`, in that order (nested groups\n\
+         /// expanded, names this architecture lacks skipped), sorted.\n\
+         pub(crate) static GROUP_NUMBERS: &[&[u32]] = &[\n",
+    );
+    for g in groups::GROUPS {
+        let mut nrs = Vec::new();
+        groups::for_each_member(g.name, &mut |m| {
+            if let Ok(i) = rows.binary_search_by(|(n, _)| n.as_str().cmp(m)) {
+                nrs.push(rows[i].1);
+            }
+        })
+        .with_context(|| format!("expanding {}", g.name))?;
+        nrs.sort_unstable();
+        nrs.dedup();
+        let list: Vec<String> = nrs.iter().map(u32::to_string).collect();
+        writeln!(s, "    // {}\n    &[{}],", g.name, list.join(", "))?;
+    }
+    s.push_str("];\n");
+    Ok(())
+}
+
 /// `cargo xtask gen-syscalls`: regenerates the checked-in tables.
 pub(crate) fn gen_syscalls(_args: &[String]) -> Result<bool> {
     let dir = workspace_root().join("exec/src/seccomp/tables");
@@ -250,8 +277,18 @@ pub(crate) fn gen_syscalls(_args: &[String]) -> Result<bool> {
             writeln!(s, "    (\"{name}\", {nr}),")?;
         }
         s.push_str("];\n");
+        write_group_numbers(&mut s, &rows)?;
         let path = dir.join(format!("{}.rs", src.stem));
         std::fs::write(&path, s).with_context(|| format!("writing {}", path.display()))?;
+        // Checked in as rustfmt leaves it, so `cargo fmt --check` stays clean.
+        let st = Command::new("rustfmt")
+            .args(["--edition", "2024"])
+            .arg(&path)
+            .status()
+            .context("running rustfmt")?;
+        if !st.success() {
+            bail!("rustfmt {} failed", path.display());
+        }
         println!(
             "{}: {} syscalls -> {}",
             src.stem,

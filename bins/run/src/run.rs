@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use keel_exec::keel_unit::load::parse_unit_text;
 use keel_exec::keel_unit::model::LoadState;
-use keel_exec::{Command, ExecContext, SpawnOptions, spawn};
+use keel_exec::{Command, ExecContext, SpawnError, SpawnOptions, exec_in_place, spawn};
 use keel_unit::model::exec_command::ExecFlags;
 
 /// What to run.
@@ -15,6 +15,8 @@ pub(crate) struct Config {
     pub(crate) properties: Vec<String>,
     /// `--unit FILE`.
     pub(crate) unit: Option<PathBuf>,
+    /// `--exec`: become the command instead of forking.
+    pub(crate) exec: bool,
     /// The command line, if any.
     pub(crate) command: Vec<String>,
 }
@@ -89,7 +91,8 @@ pub(crate) fn run(cfg: &Config) -> Result<u8> {
     }
     let ctx = ExecContext::from_unit(&loaded.unit);
     let commands: Vec<Command> = if let Some((prog, args)) = cfg.command.split_first() {
-        vec![Command::new(prog.clone(), args.iter().cloned())]
+        // The shell already expanded the command line: run it as given (the `:` prefix).
+        vec![Command::new(prog.clone(), args.iter().cloned()).with_flags(ExecFlags::NO_ENV_EXPAND)]
     } else {
         let svc = loaded
             .unit
@@ -105,6 +108,18 @@ pub(crate) fn run(cfg: &Config) -> Result<u8> {
     };
     if commands.is_empty() {
         bail!("nothing to run: give a command or a unit with ExecStart=");
+    }
+    if cfg.exec {
+        let [cmd] = commands.as_slice() else {
+            bail!("--exec runs one command; this unit has {}", commands.len());
+        };
+        if ctx.private_users {
+            bail!("--exec cannot set up PrivateUsers= (its maps are written by a parent)");
+        }
+        return Ok(match exec_in_place(&ctx, cmd, SpawnOptions::default()) {
+            Ok(()) => 0,
+            Err(e) => report(&e),
+        });
     }
     let private_tmp = if ctx.private_tmp && commands.len() > 1 {
         Some(PrivateTmp::create()?)
@@ -122,20 +137,23 @@ pub(crate) fn run(cfg: &Config) -> Result<u8> {
                 .wait()
                 .with_context(|| format!("waiting for {}", cmd.path))?
                 .shell_code(),
-            Err(e) => {
-                let mut msg = format!("keel-run: {e}");
-                let mut src = std::error::Error::source(&e);
-                while let Some(s) = src {
-                    msg.push_str(&format!(": {s}"));
-                    src = s.source();
-                }
-                eprintln!("{msg}");
-                e.exit_status()
-            }
+            Err(e) => report(&e),
         };
         if code != 0 && !ignore {
             return Ok(code);
         }
     }
     Ok(0)
+}
+
+/// Prints a spawn failure with its causes; returns the exit status it maps to.
+fn report(e: &SpawnError) -> u8 {
+    let mut msg = format!("keel-run: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    eprintln!("{msg}");
+    e.exit_status()
 }

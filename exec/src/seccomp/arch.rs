@@ -192,6 +192,23 @@ impl Arch {
         })
     }
 
+    /// The generated numbers of each group of [`super::groups::GROUPS`] on this
+    /// architecture (same order), if keel has its table.
+    pub(crate) fn group_numbers_table(self) -> Option<&'static [&'static [u32]]> {
+        Some(match self {
+            Arch::X86_64 => tables::x86_64::GROUP_NUMBERS,
+            Arch::X86 => tables::x86::GROUP_NUMBERS,
+            Arch::X32 => tables::x32::GROUP_NUMBERS,
+            Arch::Aarch64 => tables::aarch64::GROUP_NUMBERS,
+            Arch::Arm => tables::arm::GROUP_NUMBERS,
+            Arch::Riscv64 => tables::riscv64::GROUP_NUMBERS,
+            Arch::S390x => tables::s390x::GROUP_NUMBERS,
+            Arch::Ppc64Le => tables::ppc64le::GROUP_NUMBERS,
+            Arch::Mips64Le => tables::mips64el::GROUP_NUMBERS,
+            _ => return None,
+        })
+    }
+
     /// The syscall number of `name` on this architecture.
     #[doc(alias = "seccomp_syscall_resolve_name_arch")]
     pub fn syscall_number(self, name: &str) -> Option<u32> {

@@ -159,30 +159,37 @@ impl ArchPolicy {
         }
     }
 
-    /// Appends this policy's ranges over `[lo, hi]` to `out`.
+    /// Appends this policy's ranges over `[lo, hi]` to `out`, in one pass over the
+    /// sorted actions (numbers between two actions take the default, or `above_known`
+    /// past the highest known number).
     fn push_ranges(&self, lo: u32, hi: u32, out: &mut Vec<bpf::Range>) {
-        let mut points: Vec<u32> = Vec::with_capacity(self.actions.len() * 2 + 2);
-        points.push(lo);
-        for &nr in self.actions.range(lo..=hi).map(|(k, _)| k) {
-            points.push(nr);
-            if nr < hi {
-                points.push(nr + 1);
-            }
-        }
         let max = self.arch.max_known_number();
-        if let (Some(_), Some(max)) = (self.above_known, max) {
-            if max >= lo && max < hi {
-                points.push(max + 1);
-            }
-        }
-        points.sort_unstable();
-        points.dedup();
         let start = out.len();
-        out.extend(points.into_iter().map(|p| bpf::Range {
-            start: p,
-            action: self.action_with_max(p, max),
+        let range = |start: u32, action: RetAction| bpf::Range {
+            start,
+            action,
             weight: 0,
-        }));
+        };
+        let gap = |from: u32, to: u32, out: &mut Vec<bpf::Range>| match (self.above_known, max) {
+            (Some(above), Some(max)) if from > max => out.push(range(from, above)),
+            (Some(above), Some(max)) if max < to => {
+                out.push(range(from, self.default));
+                out.push(range(max + 1, above));
+            }
+            _ => out.push(range(from, self.default)),
+        };
+        // The first number not covered yet; None once `hi` is.
+        let mut next = Some(lo);
+        for (&nr, &action) in self.actions.range(lo..=hi) {
+            if let Some(n) = next.filter(|n| *n < nr) {
+                gap(n, nr - 1, out);
+            }
+            out.push(range(nr, action));
+            next = nr.checked_add(1).filter(|n| *n <= hi);
+        }
+        if let Some(n) = next {
+            gap(n, hi, out);
+        }
         // Weight: allowed known syscalls in each range (short paths for them).
         for (_, nr) in self.arch.syscall_table().unwrap_or(&[]) {
             if *nr < lo || *nr > hi {
@@ -299,36 +306,47 @@ struct NumberMap {
 }
 
 /// The syscall numbers of a group on `arch` (nested groups expanded, names unknown on
-/// `arch` skipped), computed on first use per architecture and group (a short-lived
-/// process such as keel-run resolves only the groups it uses); empty for an unknown group.
-fn group_numbers(name: &str, arch: Arch) -> &'static [u32] {
-    type PerGroup = Vec<(&'static str, OnceLock<Vec<u32>>)>;
-    static CACHE: [OnceLock<PerGroup>; Arch::ALL.len()] =
+/// `arch` skipped); empty for an unknown group.
+///
+/// The fixed groups come from the tables `cargo xtask gen-syscalls` generates beside the
+/// syscall numbers (a test checks them against resolving the names), so a short-lived
+/// process such as keel-run compares no strings; `@known` (its members depend on the native
+/// architecture) is resolved by name once per process.
+fn group_numbers(name: &str, arch: Arch) -> std::borrow::Cow<'static, [u32]> {
+    static KNOWN: [OnceLock<Vec<u32>>; Arch::ALL.len()] =
         [const { OnceLock::new() }; Arch::ALL.len()];
-    let Some(i) = Arch::ALL.iter().position(|a| *a == arch) else {
-        return &[];
+    if name == "@known" {
+        let Some(i) = Arch::ALL.iter().position(|a| *a == arch) else {
+            return (&[]).into();
+        };
+        return KNOWN[i]
+            .get_or_init(|| resolve_group_names(name, arch))
+            .as_slice()
+            .into();
+    }
+    let Some(g) = groups::GROUPS.iter().position(|g| g.name == name) else {
+        return (&[]).into();
     };
-    let per_group = CACHE[i].get_or_init(|| {
-        // Names only: `@known`'s members are built when (and if) it is used.
-        groups::GROUPS
-            .iter()
-            .map(|g| g.name)
-            .chain(["@known"])
-            .map(|n| (n, OnceLock::new()))
-            .collect()
-    });
-    let Some((gname, cell)) = per_group.iter().find(|(n, _)| *n == name) else {
-        return &[];
-    };
-    cell.get_or_init(|| {
-        let mut v = Vec::new();
-        // Nested groups of the table always exist.
-        let _ = groups::for_each_member(gname, &mut |m| {
-            v.extend(arch.syscall_number(m));
-        });
-        v
-    })
-    .as_slice()
+    match arch
+        .group_numbers_table()
+        .filter(|t| t.len() == groups::GROUPS.len())
+        .and_then(|t| t.get(g).copied())
+    {
+        Some(generated) => generated.into(),
+        // No generated table for this architecture: resolve the names.
+        None => resolve_group_names(name, arch).into(),
+    }
+}
+
+/// A group's numbers on `arch` from its members' names, sorted and deduplicated (what
+/// `cargo xtask gen-syscalls` stores in the tables).
+pub(crate) fn resolve_group_names(name: &str, arch: Arch) -> Vec<u32> {
+    let mut v = Vec::new();
+    // An unknown group has no members; the parser warned about it.
+    let _ = groups::for_each_member(name, &mut |m| v.extend(arch.syscall_number(m)));
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// Numbers `base..base + DENSE` are kept in an array.
@@ -356,7 +374,7 @@ impl NumberMap {
             };
             if rule.name.starts_with('@') {
                 // Unknown groups were already warned about by the parser.
-                for &nr in group_numbers(&rule.name, arch) {
+                for &nr in group_numbers(&rule.name, arch).iter() {
                     map.apply(nr, &rule.op);
                 }
             } else {

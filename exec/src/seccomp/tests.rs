@@ -721,3 +721,25 @@ fn format_groups_named() {
     assert!(all.contains("\n\n@known\n    # All known syscalls declared in the kernel\n"));
     assert!(all.contains("\n\n# Ungrouped System Calls (known but not included in any of the groups except @known):\n#   "));
 }
+
+#[test]
+fn generated_group_numbers_match_the_names() {
+    for arch in Arch::ALL {
+        let Some(table) = arch.group_numbers_table() else {
+            continue;
+        };
+        assert_eq!(
+            table.len(),
+            groups::GROUPS.len(),
+            "{arch}: run cargo xtask gen-syscalls"
+        );
+        for (g, generated) in groups::GROUPS.iter().zip(table) {
+            assert_eq!(
+                *generated,
+                super::resolve_group_names(g.name, arch).as_slice(),
+                "{arch} {}: run cargo xtask gen-syscalls",
+                g.name
+            );
+        }
+    }
+}

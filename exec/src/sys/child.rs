@@ -131,6 +131,9 @@ pub(crate) enum Op {
     Setns { slot: usize, nstype: c_int },
     /// Brings `lo` up in a new network namespace (`loopback_setup()`).
     LoopbackUp,
+    /// `move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH)`: attaches a detached
+    /// mount the parent built (an `ExtensionImages=` overlay; the parent owns the fd).
+    AttachMount { fd: c_int, target: CString },
     /// `mount(2)`. With `skip_missing`, a missing target (`ENOENT`) skips it.
     Mount {
         source: Option<CString>,
@@ -237,12 +240,18 @@ pub(crate) struct Program {
     pub(crate) exec_pid_buf: Vec<u8>,
     /// Whether to exec by fd (`execveat(AT_EMPTY_PATH)`) before falling back to the path.
     pub(crate) use_fexecve: bool,
+    /// Fds the ops refer to by number (`Op::AttachMount`), kept open until the program is
+    /// dropped.
+    #[allow(dead_code, reason = "owns the fds the ops point at")]
+    pub(crate) keep_fds: Vec<std::os::fd::OwnedFd>,
 }
 
 /// The open files of a running child program.
 struct State<'p> {
     report: RawFd,
     sync: RawFd,
+    /// Running in the caller's own process ([`run_in_place`]), not in a forked child.
+    in_place: bool,
     ns: [c_int; 2],
     exec_fd: c_int,
     exec_path: Option<&'p CStr>,
@@ -282,11 +291,6 @@ fn exit_now(code: u8) -> ! {
     // SAFETY: `_exit` ends the process at once without running destructors or atexit
     // handlers, which is what a forked child that did not exec must do.
     unsafe { libc::_exit(c_int::from(code)) }
-}
-
-fn fail(st: &State<'_>, step: StepKind, e: Errno) -> ! {
-    report(st.report, Report::Failed(step, e));
-    exit_now(step.exit_status())
 }
 
 fn stat_path(path: &CStr) -> Result<libc::stat, Errno> {
@@ -661,7 +665,12 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
         Op::SetSid => {
             // SAFETY: setsid has no arguments.
             let r = unsafe { libc::setsid() };
-            cvt(r).map(drop)
+            match cvt(r) {
+                // In place, a process-group leader (a command started by an interactive
+                // shell) cannot start a session: it keeps the one it has.
+                Err(Errno::EPERM) if st.in_place => Ok(()),
+                r => r.map(drop),
+            }
         }
         Op::WriteFile { path, data } => {
             let fd = open(path, libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOCTTY)?;
@@ -750,6 +759,22 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
             cvt(r).map(drop)
         }
         Op::LoopbackUp => loopback_up(),
+        Op::AttachMount { fd, target } => {
+            const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+            // SAFETY: `fd` is a detached mount kept open by the parent's `Program`; both
+            // strings are NUL-terminated and owned by the program.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_move_mount,
+                    *fd,
+                    c"".as_ptr(),
+                    libc::AT_FDCWD,
+                    target.as_ptr(),
+                    MOVE_MOUNT_F_EMPTY_PATH,
+                )
+            };
+            if r < 0 { Err(Errno::last()) } else { Ok(()) }
+        }
         Op::Mount {
             source,
             target,
@@ -879,10 +904,12 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
             }
         }
         Op::SetGroups { gid, groups } => {
+            // Raw system calls, not glibc's wrappers: those broadcast the change to every
+            // thread glibc knows of, which in a CLONE_VM child are the parent's threads.
             // SAFETY: `groups` is a live slice of gid_t of the given length.
-            cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })?;
+            cvt_long(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) })?;
             // SAFETY: integer arguments only.
-            cvt(unsafe { libc::setresgid(*gid, *gid, *gid) }).map(drop)
+            cvt_long(unsafe { libc::syscall(libc::SYS_setresgid, *gid, *gid, *gid) }).map(drop)
         }
         Op::OpenExec {
             candidates,
@@ -962,8 +989,8 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
             if *ambient != 0 {
                 prctl(libc::PR_SET_KEEPCAPS, 1, 0)?;
             }
-            // SAFETY: integer arguments only.
-            cvt(unsafe { libc::setresuid(*uid, *uid, *uid) })?;
+            // SAFETY: integer arguments only; a raw call for the reason given at SetGroups.
+            cvt_long(unsafe { libc::syscall(libc::SYS_setresuid, *uid, *uid, *uid) })?;
             if *ambient != 0 {
                 prctl(libc::PR_SET_KEEPCAPS, 0, 0)?;
                 for cap in 0..64u32 {
@@ -1015,22 +1042,22 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
 
 const CLOSE_RANGE_CLOEXEC: c_int = 1 << 2;
 
-/// Runs `prog` in the freshly forked child and executes the binary; never returns.
-///
-/// # Safety
-///
-/// Must only be called in the child right after [`fork_or_clone3`] returned
-/// [`Forked::Child`]: the process must be single-threaded, and `prog` must have been fully
-/// built before the fork (this function allocates nothing). `report` and `sync` are the
-/// child's ends of the report and sync pipes.
-pub(crate) unsafe fn run(
-    prog: &mut Program,
-    report_fd: BorrowedFd<'_>,
-    sync_fd: BorrowedFd<'_>,
-) -> ! {
+/// Why [`execute`] returned: it did not exec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// The executable was missing and its command ignores that (`-` prefix).
+    Skipped,
+    /// A step failed with this errno.
+    Failed(StepKind, Errno),
+}
+
+/// Applies `prog`'s operations in order and executes the binary; returns only if it did
+/// not exec. Allocates nothing.
+fn execute(prog: &mut Program, report_fd: RawFd, sync_fd: RawFd, in_place: bool) -> Stopped {
     let mut st = State {
-        report: report_fd.as_raw_fd(),
-        sync: sync_fd.as_raw_fd(),
+        report: report_fd,
+        sync: sync_fd,
+        in_place,
         ns: [-1, -1],
         exec_fd: -1,
         exec_path: None,
@@ -1038,11 +1065,10 @@ pub(crate) unsafe fn run(
     let mut skipped = false;
     for (step, op) in &prog.ops {
         if let Err(e) = apply(&mut st, op, &mut skipped) {
-            fail(&st, *step, e);
+            return Stopped::Failed(*step, e);
         }
         if skipped {
-            report(st.report, Report::Skipped);
-            exit_now(0);
+            return Stopped::Skipped;
         }
     }
     if let Some(i) = prog.exec_pid_index {
@@ -1073,15 +1099,58 @@ pub(crate) unsafe fn run(
             e,
             Errno::ENOENT | Errno::ENOSYS | Errno::EPERM | Errno::EACCES
         ) {
-            fail(&st, StepKind::Exec, e);
+            return Stopped::Failed(StepKind::Exec, e);
         }
     }
     let Some(path) = st.exec_path else {
-        fail(&st, StepKind::Exec, Errno::ENOENT)
+        return Stopped::Failed(StepKind::Exec, Errno::ENOENT);
     };
     // SAFETY: as above, with a NUL-terminated path.
     unsafe { libc::execve(path.as_ptr(), argv, envp) };
-    fail(&st, StepKind::Exec, Errno::last())
+    Stopped::Failed(StepKind::Exec, Errno::last())
+}
+
+/// Runs `prog` in the freshly forked child and executes the binary; never returns.
+///
+/// # Safety
+///
+/// Must only be called in the child right after [`fork_or_clone3`] returned
+/// [`Forked::Child`]: the process must be single-threaded, and `prog` must have been fully
+/// built before the fork (this function allocates nothing). `report` and `sync` are the
+/// child's ends of the report and sync pipes.
+pub(crate) unsafe fn run(
+    prog: &mut Program,
+    report_fd: BorrowedFd<'_>,
+    sync_fd: BorrowedFd<'_>,
+) -> ! {
+    // SAFETY: the caller's contract is `run_fds`'s.
+    unsafe { run_fds(prog, report_fd.as_raw_fd(), sync_fd.as_raw_fd()) }
+}
+
+/// [`run`] with raw descriptors.
+///
+/// # Safety
+///
+/// As [`run`]; `fd` and `sync` must be open.
+unsafe fn run_fds(prog: &mut Program, fd: RawFd, sync: RawFd) -> ! {
+    match execute(prog, fd, sync, false) {
+        Stopped::Skipped => {
+            report(fd, Report::Skipped);
+            exit_now(0)
+        }
+        Stopped::Failed(step, e) => {
+            report(fd, Report::Failed(step, e));
+            exit_now(step.exit_status())
+        }
+    }
+}
+
+/// Applies `prog` to the calling process itself and executes the binary in its place;
+/// returns only if it did not exec. `prog` must not contain [`Op::UserNamespace`] (its
+/// maps are written by a parent) and the process should be single-threaded (the kernel
+/// refuses a new mount namespace to a process whose threads share its file-system state).
+pub(crate) fn run_in_place(prog: &mut Program) -> Stopped {
+    execute(prog, -1, -1, true)
 }
 
 /// The result of [`fork_or_clone3`].
@@ -1154,9 +1223,82 @@ pub(crate) unsafe fn fork_or_clone3(cgroup: Option<BorrowedFd<'_>>) -> Result<Fo
     }
 }
 
-/// Forks (into `cgroup` with `clone3` when given; if that fails and `cgroup_procs` is
-/// given, a plain fork whose child first writes itself into that `cgroup.procs`) and runs
-/// `prog` in the child. Returns the child's pid in the parent; never returns in the child.
+/// What the `CLONE_VM` child of [`vfork_run`] gets.
+struct VforkArgs {
+    prog: *mut Program,
+    report: RawFd,
+    sync: RawFd,
+}
+
+/// Entry point of the `CLONE_VM` child: runs the program, never returns.
+extern "C" fn vfork_child(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: `arg` is the `VforkArgs` of `vfork_run`, alive while the parent is suspended
+    // (CLONE_VFORK) until this child execs or exits.
+    let a = unsafe { &*arg.cast::<VforkArgs>() };
+    // SAFETY: `prog` is live and, the parent being suspended, used by this child alone.
+    let prog = unsafe { &mut *a.prog };
+    // SAFETY: a freshly cloned child whose program was built before the clone; `run_fds`
+    // allocates nothing and touches no state shared with other threads.
+    unsafe { run_fds(prog, a.report, a.sync) }
+}
+
+/// Size of the `CLONE_VM` child's stack: [`run`] uses a few KiB.
+const VFORK_STACK: usize = 256 * 1024;
+
+/// Starts `prog` in a child sharing the parent's memory until it execs
+/// (`clone(CLONE_VM | CLONE_VFORK)`, as `posix_spawn` does): no page tables are copied,
+/// which makes starting a process from a large parent cheap. The parent is suspended until
+/// the child has exec'd or exited; every signal is blocked meanwhile so that no handler of
+/// the parent runs on the child's side (the child's first step resets them all).
+fn vfork_run(
+    prog: &mut Program,
+    report_fd: BorrowedFd<'_>,
+    sync_fd: BorrowedFd<'_>,
+) -> Result<libc::pid_t, Errno> {
+    let mut stack = vec![0u8; VFORK_STACK];
+    // The stack grows down on every architecture keel supports; keep it 16-byte aligned.
+    let top = stack.as_mut_ptr().wrapping_add(VFORK_STACK);
+    let top = top.wrapping_sub(top as usize % 16);
+    let mut args = VforkArgs {
+        prog: std::ptr::from_mut(prog),
+        report: report_fd.as_raw_fd(),
+        sync: sync_fd.as_raw_fd(),
+    };
+    let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `all` has room for a sigset_t.
+    cvt(unsafe { libc::sigfillset(all.as_mut_ptr()) })?;
+    // SAFETY: `all` is initialised; `old` has room for the previous mask.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, all.as_ptr(), old.as_mut_ptr()) };
+    if r != 0 {
+        return Err(Errno::from_raw(r));
+    }
+    // SAFETY: `vfork_child` runs on `stack` (alive until clone returns, which with
+    // CLONE_VFORK is after the child exec'd or exited) with `args` (same lifetime); it
+    // allocates nothing and ends in exec or _exit.
+    let pid = unsafe {
+        libc::clone(
+            vfork_child,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_mut(&mut args).cast(),
+        )
+    };
+    let e = Errno::last();
+    // SAFETY: `old` was filled by the pthread_sigmask call above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
+    drop(stack);
+    if pid < 0 { Err(e) } else { Ok(pid) }
+}
+
+/// Starts `prog` in a child and returns its pid in the parent; never returns in the child.
+///
+/// - With `cgroup`: `clone3(CLONE_INTO_CGROUP)` so the child starts in that cgroup; if
+///   that fails and `cgroup_procs` is given, a plain fork whose child first writes itself
+///   into that `cgroup.procs`.
+/// - With a user namespace to set up (the parent writes its maps while the child waits):
+///   a plain fork.
+/// - Otherwise `clone(CLONE_VM | CLONE_VFORK)` ([`vfork_run`]).
 ///
 /// This is safe to call from a multi-threaded parent: the child runs only [`run`], which
 /// allocates nothing and ends in `exec` or `_exit`.
@@ -1167,6 +1309,13 @@ pub(crate) fn start(
     report_fd: BorrowedFd<'_>,
     sync_fd: BorrowedFd<'_>,
 ) -> Result<libc::pid_t, Errno> {
+    let needs_parent = prog
+        .ops
+        .iter()
+        .any(|(_, op)| matches!(op, Op::UserNamespace));
+    if cgroup.is_none() && !needs_parent {
+        return vfork_run(prog, report_fd, sync_fd);
+    }
     // SAFETY: the child branch only calls `run`, which is async-signal-safe.
     let forked = match unsafe { fork_or_clone3(cgroup) } {
         Ok(f) => f,
