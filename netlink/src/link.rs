@@ -353,12 +353,81 @@ impl BatadvAlgorithm {
     }
 }
 
+/// Bridge options sent at creation (`IFLA_INFO_DATA` of a bridge); `None` keeps the
+/// kernel's default. Times are in the kernel's unit, centiseconds (`USER_HZ`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BridgeOptions {
+    /// `IFLA_BR_STP_STATE` (`STP=`).
+    pub stp: Option<bool>,
+    /// `IFLA_BR_PRIORITY` (`Priority=`).
+    pub priority: Option<u16>,
+    /// `IFLA_BR_FORWARD_DELAY` (`ForwardDelaySec=`), centiseconds.
+    pub forward_delay: Option<u32>,
+    /// `IFLA_BR_HELLO_TIME` (`HelloTimeSec=`), centiseconds.
+    pub hello_time: Option<u32>,
+    /// `IFLA_BR_MAX_AGE` (`MaxAgeSec=`), centiseconds.
+    pub max_age: Option<u32>,
+    /// `IFLA_BR_AGEING_TIME` (`AgeingTimeSec=`), centiseconds.
+    pub ageing_time: Option<u32>,
+    /// `IFLA_BR_VLAN_FILTERING` (`VLANFiltering=`).
+    pub vlan_filtering: Option<bool>,
+    /// `IFLA_BR_VLAN_DEFAULT_PVID` (`DefaultPVID=`).
+    pub default_pvid: Option<u16>,
+    /// `IFLA_BR_MCAST_SNOOPING` (`MulticastSnooping=`).
+    pub multicast_snooping: Option<bool>,
+    /// `IFLA_BR_MCAST_QUERIER` (`MulticastQuerier=`).
+    pub multicast_querier: Option<bool>,
+}
+
+impl BridgeOptions {
+    fn info(&self) -> Vec<npr::InfoBridge> {
+        use npr::InfoBridge as B;
+        let mut v = Vec::new();
+        if let Some(x) = self.forward_delay {
+            v.push(B::ForwardDelay(x));
+        }
+        if let Some(x) = self.hello_time {
+            v.push(B::HelloTime(x));
+        }
+        if let Some(x) = self.max_age {
+            v.push(B::MaxAge(x));
+        }
+        if let Some(x) = self.ageing_time {
+            v.push(B::AgeingTime(x));
+        }
+        if let Some(x) = self.stp {
+            v.push(B::StpState(if x {
+                npr::BridgeStpState::KernelStp
+            } else {
+                npr::BridgeStpState::Disabled
+            }));
+        }
+        if let Some(x) = self.priority {
+            v.push(B::Priority(x));
+        }
+        if let Some(x) = self.vlan_filtering {
+            v.push(B::VlanFiltering(x));
+        }
+        if let Some(x) = self.default_pvid {
+            v.push(B::VlanDefaultPvid(x));
+        }
+        if let Some(x) = self.multicast_snooping {
+            v.push(B::MulticastSnooping(x));
+        }
+        if let Some(x) = self.multicast_querier {
+            v.push(B::MulticastQuerier(x));
+        }
+        v
+    }
+}
+
 /// What kind of link to create, with its kind-specific settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkKind {
     /// `bridge`.
-    Bridge,
+    Bridge(BridgeOptions),
     /// `dummy`.
     Dummy,
     /// `veth` with the peer's name (the peer's netns is an argument of [`create`]).
@@ -413,7 +482,7 @@ impl LinkKind {
     /// The kernel's kind name.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Bridge => "bridge",
+            Self::Bridge(_) => "bridge",
             Self::Dummy => "dummy",
             Self::Veth { .. } => "veth",
             Self::Vlan { .. } => "vlan",
@@ -530,7 +599,13 @@ pub fn create(spec: &LinkSpec, peer_netns: Option<BorrowedFd<'_>>) -> Request {
     let mut info = Vec::with_capacity(2);
     let mut detail = String::new();
     match &spec.kind {
-        LinkKind::Bridge => info.push(kind_attr(InfoKind::Bridge)),
+        LinkKind::Bridge(options) => {
+            info.push(kind_attr(InfoKind::Bridge));
+            let data = options.info();
+            if !data.is_empty() {
+                info.push(LinkInfo::Data(InfoData::Bridge(data)));
+            }
+        }
         LinkKind::Dummy => info.push(kind_attr(InfoKind::Dummy)),
         LinkKind::Veth { peer, peer_mac } => {
             let mut p = LinkMessage::default();

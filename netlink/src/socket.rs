@@ -502,15 +502,21 @@ pub(crate) fn receive_into(
         request: label.to_owned(),
         source,
     };
-    if let Some(deadline) = deadline {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !sys::wait_readable(fd, Some(left)).map_err(rx)? {
-            return Err(RequestError::Timeout {
-                request: label.to_owned(),
-            });
+    // The kernel usually queued the answer during send(2): look first, wait only if not.
+    let next = loop {
+        match sys::peek_len(fd) {
+            Ok(n) => break n,
+            Err(Errno::EAGAIN) => {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if !sys::wait_readable(fd, left).map_err(rx)? {
+                    return Err(RequestError::Timeout {
+                        request: label.to_owned(),
+                    });
+                }
+            }
+            Err(e) => return Err(rx(e)),
         }
-    }
-    let next = sys::peek_len(fd).map_err(rx)?;
+    };
     if next > buf.len() {
         buf.resize(next, 0);
     }

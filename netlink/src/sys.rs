@@ -100,11 +100,13 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     }
 }
 
-/// `recv(fd, buf, MSG_PEEK | MSG_TRUNC)`: the length of the next datagram.
+/// `recv(fd, buf, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT)`: the length of the next
+/// datagram, or `EAGAIN` when none is queued.
 pub(crate) fn peek_len(fd: BorrowedFd<'_>) -> Result<usize, Errno> {
     let mut probe = [0u8; 16];
     loop {
-        match rustix::net::recv(fd, &mut probe[..], RecvFlags::TRUNC | RecvFlags::PEEK) {
+        let flags = RecvFlags::TRUNC | RecvFlags::PEEK | RecvFlags::DONTWAIT;
+        match rustix::net::recv(fd, &mut probe[..], flags) {
             Err(rustix::io::Errno::INTR) => {}
             r => return r.map(|(_, len)| len).map_err(errno),
         }

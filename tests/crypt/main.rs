@@ -1355,3 +1355,55 @@ fn corrupted_headers_give_clear_errors() {
     assert_eq!(dev.active_copy(), HeaderCopy::Secondary);
     dev.unlock(None, PASS).unwrap();
 }
+
+#[test]
+fn luks1_images_unlock_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [
+        ("l1-sha256.img", &["--key-size", "512"][..]),
+        (
+            "l1-sha1-256.img",
+            &["--hash", "sha1", "--key-size", "256"][..],
+        ),
+    ] {
+        let img = dir.path().join(name);
+        std::fs::File::create(&img)
+            .unwrap()
+            .set_len(16 << 20)
+            .unwrap();
+        let mut args = vec![
+            "luksFormat",
+            "--type",
+            "luks1",
+            "--batch-mode",
+            "--key-file=-",
+            "--pbkdf-force-iterations",
+            "1000",
+        ];
+        args.extend_from_slice(extra);
+        args.push(img.to_str().unwrap());
+        cryptsetup(&args, PASS);
+        let file = std::fs::File::open(&img).unwrap();
+        let h = keel_crypt::luks1::Luks1Header::read(&file).unwrap();
+        let uuid = cryptsetup(&["luksUUID", img.to_str().unwrap()], b"");
+        assert_eq!(h.uuid, uuid.trim());
+        let vk = h.unlock(&file, None, PASS).unwrap();
+        assert_eq!(vk.as_bytes(), peer_volume_key(&img), "{name}");
+        assert_eq!(h.unlock(&file, Some(0), PASS).unwrap(), vk);
+        assert!(matches!(
+            h.unlock(&file, None, b"wrong"),
+            Err(keel_crypt::luks1::Luks1Error::WrongPassphrase)
+        ));
+        // keel's LUKS2 reader says clearly that this is not LUKS2.
+        match Luks2Device::open(&img).unwrap_err() {
+            keel_crypt::ReadHeaderError::NoValidCopy { primary, .. } => assert!(
+                matches!(
+                    *primary,
+                    HeaderCopyError::UnsupportedVersion { version: 1, .. }
+                ),
+                "{primary:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}

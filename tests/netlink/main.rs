@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use keel_netlink::address::{self, Address, AddressFlags, IpPrefix, Scope};
-use keel_netlink::link::{LinkChange, LinkKind, LinkSpec, MacAddress, MacvlanMode};
+use keel_netlink::link::{BridgeOptions, LinkChange, LinkKind, LinkSpec, MacAddress, MacvlanMode};
 use keel_netlink::monitor::{Event, Groups, Monitor};
 use keel_netlink::nix::errno::Errno;
 use keel_netlink::route::{self, Route};
@@ -132,7 +132,12 @@ fn veth_pair_up_mtu_mac_delete() {
 #[ignore = "privileged: CAP_SYS_ADMIN + CAP_NET_ADMIN (fresh network namespace)"]
 fn bridge_master_and_nomaster() {
     in_netns(|s| {
-        s.create_link(&LinkSpec::new("br0", LinkKind::Bridge), None)
+        let mut options = BridgeOptions::default();
+        options.stp = Some(true);
+        options.priority = Some(100);
+        options.forward_delay = Some(400);
+        options.vlan_filtering = Some(true);
+        s.create_link(&LinkSpec::new("br0", LinkKind::Bridge(options)), None)
             .unwrap();
         veth(s, "p0", "p1");
         let br = index(s, "br0");
@@ -141,6 +146,12 @@ fn bridge_master_and_nomaster() {
         assert_eq!(s.link_by_index(p0).unwrap().unwrap().master, Some(br));
         let j = ip_json(&["link", "show", "p0"]);
         assert_eq!(j[0]["master"], "br0");
+        let j = ip_json(&["-d", "link", "show", "br0"]);
+        let data = &j[0]["linkinfo"]["info_data"];
+        assert_eq!(data["stp_state"], 1);
+        assert_eq!(data["priority"], 100);
+        assert_eq!(data["forward_delay"], 400);
+        assert_eq!(data["vlan_filtering"], 1);
         let kinds: Vec<_> = s
             .links()
             .unwrap()

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::{Diagnostic, Entry, for_each_entry, ifname_is_valid, parse_bool, parse_ip, parse_mtu};
 use crate::batadv::{GatewayMode, MeshSettings};
 use crate::link::{
-    BatadvAlgorithm, BondMode, LinkKind, LinkSpec, MacAddress, MacvlanMode, VlanProtocol,
+    BatadvAlgorithm, BondMode, BridgeOptions, LinkKind, LinkSpec, MacAddress, MacvlanMode,
+    VlanProtocol,
 };
 
 const SECTIONS: &[&str] = &[
@@ -196,6 +197,29 @@ pub struct BridgeSettings {
     pub multicast_querier: Option<bool>,
 }
 
+/// Seconds to the kernel's centiseconds (`USER_HZ`), as networkd's `usec_to_jiffies`.
+fn centiseconds(u: Option<Usec>) -> Option<u32> {
+    u.map(|u| u32::try_from(u.0 / 10_000).unwrap_or(u32::MAX))
+}
+
+impl BridgeSettings {
+    /// The options sent when the bridge is created.
+    pub fn options(&self) -> BridgeOptions {
+        let mut o = BridgeOptions::default();
+        o.stp = self.stp;
+        o.priority = self.priority;
+        o.forward_delay = centiseconds(self.forward_delay);
+        o.hello_time = centiseconds(self.hello_time);
+        o.max_age = centiseconds(self.max_age);
+        o.ageing_time = centiseconds(self.ageing_time);
+        o.vlan_filtering = self.vlan_filtering;
+        o.default_pvid = self.default_pvid;
+        o.multicast_snooping = self.multicast_snooping;
+        o.multicast_querier = self.multicast_querier;
+        o
+    }
+}
+
 /// `[VLAN]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -328,7 +352,7 @@ impl NetDev {
     /// `None` for stacked kinds when `parent` is `None`.
     pub fn link_spec(&self, parent: Option<u32>) -> Option<LinkSpec> {
         let kind = match &self.kind {
-            NetDevKind::Bridge(_) => LinkKind::Bridge,
+            NetDevKind::Bridge(b) => LinkKind::Bridge(b.options()),
             NetDevKind::Dummy => LinkKind::Dummy,
             NetDevKind::Veth(v) => LinkKind::Veth {
                 peer: v.name.clone()?,

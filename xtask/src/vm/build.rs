@@ -45,8 +45,12 @@ pub(crate) const VM_PACKAGES: &[&str] = &[
 
 /// keel's binaries in the guest, as `(cargo package, binary name)`; built with
 /// `cargo build --release` and installed in `/usr/bin`. Later issues add theirs here.
-pub(crate) const KEEL_BINARIES: &[(&str, &str)] =
-    &[("keel-analyze", "keel-analyze"), ("keel-oomd", "keel-oomd")];
+pub(crate) const KEEL_BINARIES: &[(&str, &str)] = &[
+    ("keel-analyze", "keel-analyze"),
+    ("keel-oomd", "keel-oomd"),
+    ("keel-sysext", "keel-sysext"),
+    ("keel-run", "keel-run"),
+];
 
 /// Host tools copied into the guest with their libraries (looked up in `/usr/sbin`,
 /// `/usr/bin`, `/sbin`, `/bin`). Scenarios run under bash: Debian's busybox prefers its own
