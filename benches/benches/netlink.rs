@@ -2,7 +2,10 @@
 //! (through netlink-packet-route, against a hand-framed baseline with our `wire` helpers),
 //! framing them into one batch buffer, parsing a real kernel `RTM_NEWLINK` (1420 bytes,
 //! captured by strace from batctl in the VM) and the batadv `GET_MESH` reply, and parsing
-//! a `.netdev`.
+//! a `.netdev`; building veth `RTM_NEWLINK`, `RTM_NEWROUTE` and batadv `SET_MESH` /
+//! `SET_HARDIF` / `GET_ORIGINATORS` requests; and splitting and decoding a dump of 1000
+//! addresses (the kernel's `RTM_NEWADDR` messages, as our builder frames them, in 32 KiB
+//! datagrams) and of 1000 routes.
 #![allow(missing_docs)]
 #![allow(clippy::expect_used)] // a bench: a broken fixture must stop it loudly
 
@@ -12,8 +15,9 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keel_netlink::address::{self, Address, IpPrefix};
-use keel_netlink::batadv::MeshInfo;
-use keel_netlink::link::Link;
+use keel_netlink::batadv::{self, GatewayMode, MeshInfo, MeshSettings};
+use keel_netlink::link::{self, Link, LinkKind, LinkSpec};
+use keel_netlink::route::{self, Route};
 use keel_netlink::wire::{self, NlmFlags};
 use keel_netlink::{Request, config};
 
@@ -111,6 +115,103 @@ fn bench(c: &mut Criterion) {
     let mesh = captured("0x21", "276");
     c.bench_function("netlink/parse_batadv_get_mesh_reply", |b| {
         b.iter(|| MeshInfo::parse(black_box(&mesh)).expect("parses"));
+    });
+    c.bench_function("netlink/build_200_veth_newlink", |b| {
+        b.iter(|| {
+            (0..200)
+                .map(|i| {
+                    let kind = LinkKind::Veth {
+                        peer: format!("p{i}"),
+                        peer_mac: None,
+                    };
+                    link::create(&LinkSpec::new(format!("v{i}"), kind), None)
+                })
+                .collect::<Vec<_>>()
+        });
+    });
+    let routes: Vec<Route> = addrs
+        .iter()
+        .map(|a| {
+            let mut r = Route::default();
+            r.destination = Some(IpPrefix::new(a.local.address, 32).expect("valid prefix"));
+            r.gateway = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+            r.oif = Some(7);
+            r
+        })
+        .collect();
+    c.bench_function("netlink/build_1000_newroute", |b| {
+        b.iter(|| {
+            black_box(&routes)
+                .iter()
+                .map(route::add)
+                .collect::<Vec<_>>()
+        });
+    });
+    let mut mesh_settings = MeshSettings::default();
+    mesh_settings.gw_mode = Some(GatewayMode::Server);
+    mesh_settings.gw_bandwidth_down = Some(100);
+    mesh_settings.gw_bandwidth_up = Some(20);
+    mesh_settings.hop_penalty = Some(40);
+    mesh_settings.orig_interval = Some(500);
+    mesh_settings.aggregated_ogms = Some(false);
+    mesh_settings.bridge_loop_avoidance = Some(false);
+    mesh_settings.distributed_arp_table = Some(true);
+    mesh_settings.fragmentation = Some(true);
+    let mut hardif = batadv::HardifSettings::default();
+    hardif.hop_penalty = Some(20);
+    c.bench_function(
+        "netlink/build_batadv_set_mesh_set_hardif_originators",
+        |b| {
+            b.iter(|| {
+                (
+                    batadv::set_mesh(0x21, 4, black_box(&mesh_settings)),
+                    batadv::set_hardif(0x21, 4, 2, black_box(&hardif)),
+                    batadv::originators(0x21, 4),
+                )
+            });
+        },
+    );
+    // A dump as the kernel delivers it: datagrams of at most 32 KiB of RTM_NEWADDR
+    // (respectively RTM_NEWROUTE) messages.
+    let datagrams = |payloads: Vec<Vec<u8>>, message_type: u16| {
+        let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+        for (seq, p) in (1u32..).zip(payloads) {
+            if out.last().expect("one").len() + 16 + p.len() > 32 * 1024 {
+                out.push(Vec::new());
+            }
+            let last = out.last_mut().expect("one");
+            wire::emit_message(last, message_type, NlmFlags::MULTI, seq, 1234, &p);
+        }
+        out
+    };
+    let addr_dump = datagrams(
+        reqs.iter().map(|r| r.payload.clone()).collect(),
+        address::RTM_NEWADDR,
+    );
+    c.bench_function("netlink/parse_dump_1000_addresses", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for d in black_box(&addr_dump) {
+                for m in wire::messages(d) {
+                    let (_, payload) = m.expect("framed");
+                    n += usize::from(Address::parse(payload).expect("parses").index == 7);
+                }
+            }
+            assert_eq!(n, 1000);
+        });
+    });
+    let route_dump = datagrams(routes.iter().map(|r| route::add(r).payload).collect(), 24);
+    c.bench_function("netlink/parse_dump_1000_routes", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for d in black_box(&route_dump) {
+                for m in wire::messages(d) {
+                    let (_, payload) = m.expect("framed");
+                    n += usize::from(Route::parse(payload).expect("parses").oif == Some(7));
+                }
+            }
+            assert_eq!(n, 1000);
+        });
     });
     let netdev = b"[NetDev]\nName=bat0\nKind=batadv\n\n[BatmanAdvanced]\nGatewayMode=server\n\
         GatewayBandwithDown=205M\nGatewayBandwithUp=2G\nHopPenalty=10\n\

@@ -728,10 +728,10 @@ pub(crate) fn derive_area_key(
             hash.pbkdf2(passphrase, &salt, iters, &mut area_key);
         }
         "argon2i" | "argon2id" => {
-            let alg = if kdf.kind == "argon2i" {
-                argon2::Algorithm::Argon2i
+            let variant = if kdf.kind == "argon2i" {
+                crate::argon::Variant::Argon2i
             } else {
-                argon2::Algorithm::Argon2id
+                crate::argon::Variant::Argon2id
             };
             let time = kdf.time.ok_or_else(|| invalid("kdf.time"))?;
             let memory = kdf.memory.ok_or_else(|| invalid("kdf.memory"))?;
@@ -743,9 +743,7 @@ pub(crate) fn derive_area_key(
                 cpus,
                 source,
             };
-            let params = argon2::Params::new(memory, time, cpus, Some(len)).map_err(argon_err)?;
-            argon2::Argon2::new(alg, argon2::Version::V0x13, params)
-                .hash_password_into(passphrase, &salt, &mut area_key)
+            crate::argon::hash(variant, time, memory, cpus, passphrase, &salt, &mut area_key)
                 .map_err(argon_err)?;
         }
         other => {

@@ -123,11 +123,17 @@ impl PasswordKdfPolicy {
             cpus: lanes,
             source,
         };
-        let params = argon2::Params::new(memory, 1, lanes, Some(out.len())).map_err(argon_err)?;
         let start = std::time::Instant::now();
-        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-            .hash_password_into(b"benchmark", &salt, out.as_mut_slice())
-            .map_err(argon_err)?;
+        crate::argon::hash(
+            crate::argon::Variant::Argon2id,
+            1,
+            memory,
+            lanes,
+            b"benchmark",
+            &salt,
+            out.as_mut_slice(),
+        )
+        .map_err(argon_err)?;
         let pass = start.elapsed().as_secs_f64().max(1e-4);
         let target = self.target.as_secs_f64();
         let min_time = self.min_time.max(1);

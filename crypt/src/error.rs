@@ -170,9 +170,9 @@ pub enum UnlockError {
         memory: u32,
         /// Parallelism.
         cpus: u32,
-        /// Library error.
+        /// What Argon2 refused.
         #[source]
-        source: argon2::Error,
+        source: crate::argon::ArgonError,
     },
     /// A hash name is not supported.
     #[error("{object} {id}: unsupported hash {hash:?}")]

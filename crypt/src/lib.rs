@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod argon;
 pub mod cryptenroll;
 pub mod device;
 pub mod enroll;

@@ -28,7 +28,9 @@ pub use self::netdev::{
     BatadvSettings, BondSettings, BridgeSettings, MacvlanSettings, NetDev, NetDevKind,
     VethSettings, VlanSettings, VxlanSettings,
 };
-pub use self::network::{AddressConfig, LinkSettings, MatchSettings, Network, RouteConfig};
+pub use self::network::{
+    AddressConfig, LinkFacts, LinkSettings, MatchSettings, Network, RouteConfig,
+};
 
 /// networkd's search directories, highest priority first, relative to the root.
 pub const SEARCH_DIRS: [&str; 4] = [
@@ -58,13 +60,8 @@ impl NetworkdConfig {
 
     /// The first `.network` (in lexical order) whose `[Match]` matches a link, as
     /// networkd picks it.
-    pub fn network_for(
-        &self,
-        name: &str,
-        mac: Option<crate::link::MacAddress>,
-        kind: Option<&str>,
-    ) -> Option<&Network> {
-        self.networks.iter().find(|n| n.matches(name, mac, kind))
+    pub fn network_for(&self, link: &LinkFacts) -> Option<&Network> {
+        self.networks.iter().find(|n| n.matches(link))
     }
 }
 

@@ -15,10 +15,12 @@
 //!   paths, drop-ins and ordering, typed values and diagnostics by file and line;
 //! - [`wire`]: the netlink framing, pure and panic-free.
 //!
-//! It does not decide *what* to do: the reconcile engine (desired state from
-//! [`config`] + actual state from dumps → an ordered plan of requests → [`Socket::batch`])
-//! and the `keel-networkd` daemon build on these pieces (see `DESIGN.md`). No DHCP, no
-//! IPv6 RA, no DNS resolver management.
+//! - [`reconcile`]: the engine: desired state from [`config`] + actual state from dumps
+//!   → an ordered, pure [`reconcile::Plan`] → applied in a few batches; idempotent (a
+//!   second run plans nothing) and re-run per link on `RTNLGRP_LINK` events. The
+//!   `keel-networkd` binary is a page of glue over [`reconcile::Reconciler`].
+//!
+//! No DHCP, no IPv6 RA, no DNS resolver management.
 //!
 //! Builders are pure functions returning a [`Request`]; only [`Socket`] and
 //! [`monitor::Monitor`] talk to the kernel (through the crate's `sys` module, the only
@@ -61,6 +63,7 @@ pub mod error;
 pub mod genl;
 pub mod link;
 pub mod monitor;
+pub mod reconcile;
 pub mod route;
 pub mod socket;
 mod sys;

@@ -162,6 +162,50 @@ pub struct Link {
     pub oper_state: OperState,
     /// `IFLA_IFALIAS` (`Description=`).
     pub alias: Option<String>,
+    /// `ifi_type`: the `ARPHRD_*` hardware type (1 = Ethernet, 772 = loopback).
+    pub arphrd: u16,
+}
+
+/// `ARPHRD_LOOPBACK`.
+pub const ARPHRD_LOOPBACK: u16 = 772;
+
+impl Link {
+    /// The string `[Match] Type=` is matched against, as networkd 248 computes it
+    /// (`link_get_type_string`): the device's `DEVTYPE` when its driver sets one
+    /// (`bridge`, `bond`, `vlan`, `vxlan`, `wlan`, …), otherwise the lower-cased
+    /// `ARPHRD_*` name (`ether`, `loopback`, `none`, …).
+    ///
+    /// Without udev the `DEVTYPE` is derived from the link kind for the kinds whose
+    /// kernel drivers set one.
+    pub fn type_name(&self) -> String {
+        type_name(self.kind.as_deref(), self.arphrd)
+    }
+
+    /// Whether this is a loopback device (`lo`).
+    pub fn is_loopback(&self) -> bool {
+        self.arphrd == ARPHRD_LOOPBACK
+    }
+}
+
+/// The driver of the link called `name` in the calling thread's network namespace, as
+/// `ethtool -i` reports it (`veth`, `bridge`, `e1000`, …): `[Match] Driver=`.
+///
+/// # Errors
+/// The errno of `ioctl(SIOCETHTOOL, ETHTOOL_GDRVINFO)` (`ENODEV`: no such link,
+/// `EOPNOTSUPP`: the driver does not say).
+#[doc(alias = "ETHTOOL_GDRVINFO")]
+pub fn driver(name: &str) -> Result<String, nix::errno::Errno> {
+    crate::sys::ethtool_driver(name)
+}
+
+/// [`Link::type_name`] for a link of `kind` and hardware type `arphrd`.
+pub fn type_name(kind: Option<&str>, arphrd: u16) -> String {
+    match kind {
+        Some(k @ ("bridge" | "bond" | "vlan" | "vxlan" | "geneve" | "wireguard")) => k.to_owned(),
+        _ => npr::LinkLayerType::from(arphrd)
+            .to_string()
+            .to_ascii_lowercase(),
+    }
 }
 
 impl Link {
@@ -179,6 +223,7 @@ impl Link {
             index: msg.header.index,
             up: msg.header.flags.contains(LinkFlags::Up),
             lower_up: msg.header.flags.contains(LinkFlags::LowerUp),
+            arphrd: u16::from(msg.header.link_layer_type),
             ..Link::default()
         };
         for attr in &msg.attributes {

@@ -1,8 +1,10 @@
 //! A synchronous netlink socket: requests with acknowledgements, multipart dumps, batches
 //! and multicast subscriptions.
 //!
-//! Every request carries `NLM_F_REQUEST | NLM_F_ACK` and a fresh sequence number; replies
-//! are matched by sequence number, so a reply to an earlier, timed-out request is skipped.
+//! Every request carries a fresh sequence number and, except inside a [`Socket::batch`]
+//! (which asks for one acknowledgement per datagram and relies on the kernel reporting
+//! every failure), `NLM_F_REQUEST | NLM_F_ACK`; replies are matched by sequence number, so
+//! a reply to an earlier, timed-out request is skipped.
 //! The socket enables `NETLINK_EXT_ACK` (the kernel's error text) and `NETLINK_CAP_ACK`
 //! (errors do not echo the whole request) where the kernel has them.
 
@@ -82,12 +84,19 @@ impl Request {
         self
     }
 
-    /// Appends this request as one message with `seq` and `pid` to `out`.
+    /// Appends this request as one message with `seq` and `pid` to `out`, asking for an
+    /// acknowledgement (`NLM_F_REQUEST | NLM_F_ACK` and the request's flags).
     pub fn emit(&self, out: &mut Vec<u8>, seq: u32, pid: u32) {
+        self.emit_with(out, seq, pid, NlmFlags::ACK);
+    }
+
+    /// Like [`Request::emit`] with `extra` instead of `NLM_F_ACK` (errors are reported
+    /// without it; [`Socket::batch`] relies on that).
+    pub fn emit_with(&self, out: &mut Vec<u8>, seq: u32, pid: u32, extra: NlmFlags) {
         wire::emit_message(
             out,
             self.message_type,
-            self.flags | NlmFlags::REQUEST | NlmFlags::ACK,
+            self.flags | NlmFlags::REQUEST | extra,
             seq,
             pid,
             &self.payload,
@@ -127,6 +136,8 @@ pub struct Socket {
     read: Vec<u8>,
     write: Vec<u8>,
     max_batch: usize,
+    sends: u64,
+    receives: u64,
 }
 
 impl Socket {
@@ -178,6 +189,8 @@ impl Socket {
             write: Vec::with_capacity(BATCH_BYTES),
             // Leave half of the queue for multipart replies and slack.
             max_batch: (rcvbuf / 2 / ACK_COST).max(1),
+            sends: 0,
+            receives: 0,
         })
     }
 
@@ -198,6 +211,12 @@ impl Socket {
     /// The socket's fd, for `poll`.
     pub fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// How many datagrams this socket has sent (`send(2)` calls) and received: a batch
+    /// of many requests costs few of them.
+    pub fn datagrams(&self) -> (u64, u64) {
+        (self.sends, self.receives)
     }
 
     /// Sets how long to wait for each reply (`None`: forever). Default: [`DEFAULT_TIMEOUT`].
@@ -380,45 +399,69 @@ impl Socket {
     }
 
     /// Sends many requests in as few `send(2)` calls as the socket buffers allow and
-    /// collects every acknowledgement, matching them by sequence number.
+    /// reports the outcome of each one.
     ///
-    /// The kernel processes the requests in order and answers each one; a refused request
-    /// does not stop the ones after it. The result has one entry per request, in order.
+    /// The requests go out without `NLM_F_ACK`: the kernel answers a request that fails
+    /// with an error message carrying its sequence number whether or not it was asked to,
+    /// so only failures cost a reply. Each datagram ends with an `NLMSG_NOOP` that does
+    /// ask for an acknowledgement; the kernel processes a datagram's messages in order, so
+    /// once that acknowledgement arrives every error of the datagram has too, and the
+    /// requests without one succeeded. A refused request does not stop the ones after it.
+    /// Replies other than errors (for example the object a `GET` asked for) are skipped:
+    /// use [`Socket::execute`] for requests whose answer matters, and [`Socket::dump`]
+    /// for dumps.
+    ///
+    /// The result has one entry per request, in order.
     ///
     /// # Errors
-    /// The outer error is a transport failure (send, receive, timeout, malformed reply),
-    /// after which the state of the remaining requests is unknown.
+    /// The outer error is a transport failure (send, receive, timeout, malformed reply,
+    /// or `ENOBUFS` when the kernel dropped replies), after which the state of the
+    /// remaining requests is unknown.
     pub fn batch(
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<(), RequestError>>, RequestError> {
-        let mut results: Vec<Option<Result<(), RequestError>>> = std::iter::repeat_with(|| None)
+        let mut results: Vec<Result<(), RequestError>> = std::iter::repeat_with(|| Ok(()))
             .take(requests.len())
             .collect();
         let mut start = 0;
         while start < requests.len() {
-            // Fill one datagram.
+            // Keep one chunk's sequence numbers contiguous (next_seq skips 0).
+            if self.seq > u32::MAX - u32::try_from(self.max_batch).unwrap_or(u32::MAX / 2) - 2 {
+                self.seq = 0;
+            }
+            // Fill one datagram, leaving room for the closing NLMSG_NOOP.
             self.write.clear();
             let first_seq = self.seq.wrapping_add(1);
             let mut end = start;
             while end < requests.len()
                 && end - start < self.max_batch
                 && (end == start
-                    || self.write.len() + 16 + requests[end].payload.len() <= BATCH_BYTES)
+                    || self.write.len() + 2 * wire::HEADER_LEN + requests[end].payload.len()
+                        <= BATCH_BYTES)
             {
                 let seq = self.next_seq();
-                requests[end].emit(&mut self.write, seq, self.port);
+                requests[end].emit_with(&mut self.write, seq, self.port, NlmFlags::empty());
                 end += 1;
             }
+            let fence = self.next_seq();
+            wire::emit_message(
+                &mut self.write,
+                wire::NLMSG_NOOP,
+                NlmFlags::REQUEST | NlmFlags::ACK,
+                fence,
+                self.port,
+                &[],
+            );
             let chunk = &requests[start..end];
             let label = chunk
                 .first()
                 .map(|r| r.description.as_str())
                 .unwrap_or_default();
             self.send_buffer(label)?;
-            let mut pending = chunk.len();
             let deadline = self.deadline();
-            while pending > 0 {
+            let mut fenced = false;
+            while !fenced {
                 let len = self.receive(label, deadline)?;
                 for item in wire::messages(&self.read[..len]) {
                     let (header, payload) = item.map_err(|source| RequestError::Malformed {
@@ -428,30 +471,31 @@ impl Socket {
                     if header.message_type != wire::NLMSG_ERROR {
                         continue;
                     }
+                    let ack = Ack::parse(payload, header.flags).map_err(|source| {
+                        RequestError::Malformed {
+                            request: label.to_owned(),
+                            source,
+                        }
+                    })?;
+                    if header.seq == fence {
+                        if let Some(e) = kernel_error("NLMSG_NOOP (end of batch)", ack) {
+                            return Err(e);
+                        }
+                        fenced = true;
+                        continue;
+                    }
                     let index = header.seq.wrapping_sub(first_seq) as usize;
                     let Some(request) = chunk.get(index) else {
                         continue;
                     };
-                    let slot = &mut results[start + index];
-                    if slot.is_some() {
-                        continue;
+                    if let Some(e) = kernel_error(&request.description, ack) {
+                        results[start + index] = Err(e);
                     }
-                    let ack = Ack::parse(payload, header.flags).map_err(|source| {
-                        RequestError::Malformed {
-                            request: request.description.clone(),
-                            source,
-                        }
-                    })?;
-                    *slot = Some(match kernel_error(&request.description, ack) {
-                        None => Ok(()),
-                        Some(e) => Err(e),
-                    });
-                    pending -= 1;
                 }
             }
             start = end;
         }
-        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        Ok(results)
     }
 
     /// [`Socket::batch`], stopping at the first refused request.
@@ -467,6 +511,7 @@ impl Socket {
     }
 
     fn send_buffer(&mut self, label: &str) -> Result<(), RequestError> {
+        self.sends += 1;
         let sent =
             sys::send(self.fd.as_fd(), &self.write).map_err(|source| RequestError::Send {
                 request: label.to_owned(),
@@ -487,6 +532,7 @@ impl Socket {
         label: &str,
         deadline: Option<Instant>,
     ) -> Result<usize, RequestError> {
+        self.receives += 1;
         receive_into(self.fd.as_fd(), &mut self.read, label, deadline)
     }
 }
@@ -560,6 +606,137 @@ mod tests {
         assert_eq!(e.errno(), Some(Errno::EEXIST));
         let src = std::error::Error::source(&e).unwrap().to_string();
         assert!(src.contains("File exists"), "{src}");
+    }
+
+    /// `RTM_GETLINK` for `index` (no link has an index near `i32::MAX`: ENODEV).
+    fn getlink(index: u32) -> Request {
+        let mut payload = vec![0u8; 16];
+        payload[4..8].copy_from_slice(&index.to_ne_bytes());
+        Request::new(
+            18,
+            NlmFlags::empty(),
+            payload,
+            format!("RTM_GETLINK ifindex {index}"),
+        )
+    }
+
+    #[test]
+    fn sequence_numbers_match_replies_and_stale_ones_are_skipped() {
+        let mut s = Socket::route().unwrap();
+        let first = s.execute(&getlink(1)).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].header.seq, 1);
+        assert_eq!(first[0].header.pid, s.port_id());
+        // A request nobody waits for (as after a timeout): its reply and ACK are queued
+        // before the next request's, and must not be taken for them.
+        s.write.clear();
+        getlink(1).emit(&mut s.write, 1000, s.port);
+        s.send_buffer("stale").unwrap();
+        let e = s.execute(&getlink(0x7fff_0001)).unwrap_err();
+        assert_eq!(e.errno(), Some(Errno::ENODEV));
+        let second = s.execute(&getlink(1)).unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].header.seq, 3);
+    }
+
+    #[test]
+    fn execute_error_names_the_request() {
+        let mut s = Socket::route().unwrap();
+        let e = s.execute(&getlink(0x7fff_0002)).unwrap_err();
+        assert_eq!(e.request(), "RTM_GETLINK ifindex 2147418114");
+        assert_eq!(e.errno(), Some(Errno::ENODEV));
+    }
+
+    #[test]
+    fn batch_sends_many_requests_per_datagram_and_matches_every_ack() {
+        let mut s = Socket::route().unwrap();
+        let requests: Vec<Request> = (0..3000u32)
+            .map(|i| {
+                if i % 100 == 0 {
+                    getlink(1)
+                } else {
+                    getlink(0x7fff_0000 + i)
+                }
+            })
+            .collect();
+        let results = s.batch(&requests).unwrap();
+        assert_eq!(results.len(), 3000);
+        for (i, (r, req)) in results.iter().zip(&requests).enumerate() {
+            if i % 100 == 0 {
+                assert!(r.is_ok(), "{i}: {r:?}");
+            } else {
+                let e = r.as_ref().unwrap_err();
+                assert_eq!(e.request(), req.description, "{i}");
+                assert_eq!(e.errno(), Some(Errno::ENODEV));
+            }
+        }
+        // Only failures and replies come back (each a datagram of its own), plus one
+        // acknowledgement per datagram sent.
+        let (sends, receives) = s.datagrams();
+        assert!(sends <= 30, "3000 requests took {sends} send(2) calls");
+        assert!(
+            receives <= 2970 + 30 + sends,
+            "{receives} datagrams for 2970 errors and 30 replies"
+        );
+        // batch_all stops at (reports) the first failure, naming it.
+        let e = s.batch_all(&requests[..5]).unwrap_err();
+        assert_eq!(e.request(), requests[1].description);
+        // The socket is in sync afterwards.
+        assert_eq!(s.execute(&getlink(1)).unwrap().len(), 1);
+    }
+
+    #[test]
+    #[ignore = "privileged: creates a network namespace, a veth pair and 1000 addresses"]
+    fn multipart_dump_of_1000_addresses() {
+        use crate::address::{self, Address, IpPrefix};
+        use crate::link::{self, LinkKind, LinkSpec};
+        std::thread::spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .expect("unshare(CLONE_NEWNET) needs CAP_SYS_ADMIN");
+            let mut s = Socket::route().unwrap();
+            let kind = LinkKind::Veth {
+                peer: "mp1".into(),
+                peer_mac: None,
+            };
+            s.execute(&link::create(&LinkSpec::new("mp0", kind), None))
+                .unwrap();
+            let index = s.link_by_name("mp0").unwrap().unwrap().index;
+            let adds: Vec<Request> = (1..=1000u32)
+                .map(|n| {
+                    let [_, _, x, y] = n.to_be_bytes();
+                    let ip = std::net::Ipv4Addr::new(10, 9, x, y);
+                    address::add(&Address::new(index, IpPrefix::new(ip.into(), 16).unwrap()))
+                })
+                .collect();
+            let before = s.datagrams();
+            s.batch_all(&adds).unwrap();
+            let after = s.datagrams();
+            // Two datagrams out; back only the acknowledgement closing each.
+            assert!(after.0 - before.0 <= 2, "{before:?} -> {after:?}");
+            assert_eq!(
+                after.1 - before.1,
+                after.0 - before.0,
+                "{before:?} -> {after:?}"
+            );
+            // Adding one again: EEXIST, naming that address.
+            let e = s.batch_all(&adds[41..42]).unwrap_err();
+            assert_eq!(e.errno(), Some(Errno::EEXIST));
+            assert_eq!(
+                e.request(),
+                format!("RTM_NEWADDR 10.9.0.42/16 dev ifindex {index}")
+            );
+            let before = s.datagrams();
+            let dumped = s.addresses().unwrap();
+            let after = s.datagrams();
+            let ours = dumped.iter().filter(|a| a.index == index).count();
+            assert_eq!(ours, 1000);
+            assert!(
+                after.1 - before.1 > 1,
+                "the dump should span several datagrams"
+            );
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

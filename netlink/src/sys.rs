@@ -131,3 +131,61 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Re
         }
     }
 }
+
+/// `SIOCETHTOOL` from `<linux/sockios.h>`.
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+/// `ETHTOOL_GDRVINFO` from `<linux/ethtool.h>`.
+const ETHTOOL_GDRVINFO: u32 = 3;
+
+/// `struct ethtool_drvinfo` (196 bytes).
+#[repr(C)]
+struct EthtoolDrvinfo {
+    cmd: u32,
+    driver: [u8; 32],
+    rest: [u8; 160],
+}
+
+/// `struct ifreq` with the `ifr_data` member of the union (40 bytes on LP64).
+#[repr(C)]
+struct IfreqData {
+    name: [u8; 16],
+    data: *mut libc::c_void,
+    pad: [u8; 16],
+}
+
+/// The driver name of link `name` in the calling thread's network namespace, as
+/// `ethtool -i` prints it (`ETHTOOL_GDRVINFO`). Added for networkd's `[Match] Driver=`.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man7/netdevice.7.html> (`SIOCETHTOOL`)
+pub(crate) fn ethtool_driver(name: &str) -> Result<String, Errno> {
+    let mut req = IfreqData {
+        name: [0; 16],
+        data: std::ptr::null_mut(),
+        pad: [0; 16],
+    };
+    if name.is_empty() || name.len() >= req.name.len() {
+        return Err(Errno::EINVAL);
+    }
+    req.name[..name.len()].copy_from_slice(name.as_bytes());
+    let mut info = EthtoolDrvinfo {
+        cmd: ETHTOOL_GDRVINFO,
+        driver: [0; 32],
+        rest: [0; 160],
+    };
+    req.data = std::ptr::from_mut(&mut info).cast::<libc::c_void>();
+    let sock = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(errno)?;
+    // SAFETY: `sock` is a live socket; `req` is an `ifreq` whose `ifr_data` points to an
+    // `ethtool_drvinfo` on this stack frame; both outlive the call and the kernel writes
+    // at most `sizeof(struct ethtool_drvinfo)` bytes to it.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL, std::ptr::from_mut(&mut req)) };
+    Errno::result(rc)?;
+    let len = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
+    Ok(String::from_utf8_lossy(&info.driver[..len]).into_owned())
+}

@@ -8,9 +8,12 @@
 //!   same unit corpus; prints both times and the ratio.
 //! - `cargo xtask compare spawn [--runs N] [--release]`: keel-run and bwrap start the same sandboxed
 //!   `/bin/true`; prints both medians and the ratio.
+//! - `cargo xtask compare netlink [--runs N] [--release]`: keel-netlink and `ip -batch` create
+//!   200 veth pairs and 1000 addresses in fresh network namespaces; prints both medians and the ratio.
 
 mod compare;
 mod compare_luks;
+mod compare_netlink;
 mod compare_oom;
 mod compare_spawn;
 mod compare_sysext;
@@ -32,6 +35,7 @@ fn usage() -> ExitCode {
          compare luks [--runs N]                      keel-cryptenroll vs cryptsetup unlocking the same keyslot (pbkdf2, argon2id), with the ratio\n  \
          compare oom [--runs N] [--cgroups N] [--seconds S]  keel-oomd kill delay and idle CPU with N watched cgroups (root)\n  \
          compare sysext [--runs N] [--release]        keel-sysext vs systemd-sysext merging+unmerging 10 extensions, with the ratio\n  \
+         compare netlink [--runs N] [--release]       keel-netlink vs ip -batch: 200 veth pairs + 1000 addresses in a fresh netns, with the ratio (root)\n  \
          gen-syscalls                                 regenerate exec/src/seccomp/tables/ from kernel UAPI headers\n  \
          vm <build | run SCENARIO... | test | selftest>  kernel-feature scenarios of tests/vm/ in QEMU"
     );
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
             Some((what, more)) if what == "sysext" => compare_sysext::sysext(more),
             Some((what, more)) if what == "luks" => compare_luks::luks(more),
             Some((what, more)) if what == "oom" => compare_oom::oom(more),
+            Some((what, more)) if what == "netlink" => compare_netlink::netlink(more),
             _ => return usage(),
         },
         "vm" => vm::command(rest),

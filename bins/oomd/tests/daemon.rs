@@ -328,6 +328,9 @@ impl Drop for TestCgroup {
 /// cgroup (32M) and it re-reads a 256 MiB file whose cache is dropped each round, so
 /// reclaim stalls show in its v2 `memory.pressure`. keel-oomd watches the parent with a
 /// 1% limit and a 2 s duration; it must kill `bloat` and spare the idle `chill`.
+/// A second workload, `calm`, watched with the same limit and duration in its own
+/// cgroup, keeps re-reading a 16 MiB file that fits its 256M v1 limit (real memory use,
+/// no reclaim stalls): it stays below the limit and survives.
 #[test]
 #[ignore = "privileged: root, v2 cgroups plus a v1 memory limit (hybrid host), ~10 s of memory pressure"]
 fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
@@ -360,6 +363,25 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
     let mut chill = Command::new("sleep").arg("120").spawn().unwrap();
     std::fs::write(w.v2.join("chill/cgroup.procs"), chill.id().to_string()).unwrap();
 
+    // The second workload, below the limit.
+    let small = tmp.path().join("small.bin");
+    std::fs::write(&small, vec![0xa5u8; 16 << 20]).unwrap();
+    let mut c = TestCgroup::new("calm");
+    let c_v1 = v1_root.join(&c.name);
+    std::fs::create_dir_all(c_v1.join("work")).unwrap();
+    c.v1 = Some(c_v1.clone());
+    std::fs::write(c_v1.join("work/memory.limit_in_bytes"), "256M").unwrap();
+    std::fs::create_dir(c.v2.join("work")).unwrap();
+    let calm_cg = format!("/{}", c.name);
+    let calm_script = format!(
+        "echo $$ > {}/cgroup.procs; echo $$ > {}/cgroup.procs; \
+         while :; do cat {} > /dev/null; done",
+        c.v2.join("work").display(),
+        c_v1.join("work").display(),
+        small.display()
+    );
+    let mut calm = Command::new("sh").arg("-c").arg(calm_script).spawn().unwrap();
+
     let log = tmp.path().join("decisions.jsonl");
     let cg = format!("/{}", w.name);
     let mut d = Command::new(BIN)
@@ -372,17 +394,21 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
         ])
         .arg("--watch")
         .arg(format!("{cg}:limit=1%:duration=2s"))
+        .arg("--watch")
+        .arg(format!("{calm_cg}:limit=1%:duration=2s"))
         .arg("--log")
         .arg(&log)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let lines = stderr_lines(&mut d);
-    wait_for_line(
-        &lines,
-        "PSI trigger \"full 20000 2000000\" armed",
-        Duration::from_secs(10),
-    );
+    for _ in 0..2 {
+        wait_for_line(
+            &lines,
+            "PSI trigger \"full 20000 2000000\" armed",
+            Duration::from_secs(10),
+        );
+    }
 
     let script = format!(
         "echo $$ > {}/cgroup.procs; echo $$ > {}/cgroup.procs; \
@@ -405,6 +431,14 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
     };
     let died_at = keel_oom::monitor::monotonic_now().unwrap();
     let chill_alive = chill.try_wait().unwrap().is_none();
+    let calm_alive = calm.try_wait().unwrap().is_none();
+    let calm_usage: u64 =
+        std::fs::read_to_string(c_v1.join("work/memory.usage_in_bytes"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+    let calm_pressure = std::fs::read_to_string(c.v2.join("memory.pressure")).unwrap();
     // The daemon writes its record once the cgroup is confirmed empty.
     let end = Instant::now() + Duration::from_secs(3);
     while !std::fs::read_to_string(&log)
@@ -423,16 +457,35 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
     }
     let _ = chill.kill();
     let _ = chill.wait();
+    let _ = calm.kill();
+    let _ = calm.wait();
+    drop(c);
 
     let status = status.expect("keel-oomd did not kill the workload within 35 s");
     assert_eq!(status.signal(), Some(9), "{status:?}");
     assert!(chill_alive, "the idle cgroup must survive");
+    assert!(
+        calm_alive,
+        "the workload below the limit must survive ({calm_pressure})"
+    );
+    assert!(calm_usage > 8 << 20, "calm used only {calm_usage} bytes");
 
     let text = std::fs::read_to_string(&log).unwrap();
     let records: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The calm workload was sampled and found below the limit, and never chosen.
+    let calm_start = records
+        .iter()
+        .find(|r| r["woken_by"][0]["cgroup"] == calm_cg.as_str())
+        .unwrap_or_else(|| panic!("no record for {calm_cg} in {text}"));
+    assert_eq!(calm_start["decision"]["verdict"]["verdict"], "none");
+    assert_eq!(calm_start["decision"]["verdict"]["reason"], "below_limits");
+    assert!(
+        !text.contains(&format!("\"cgroup\":\"{calm_cg}/work\"")),
+        "{text}"
+    );
     let kill = records
         .iter()
         .find(|r| !r["kills"].as_array().unwrap().is_empty())

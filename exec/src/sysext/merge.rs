@@ -170,7 +170,9 @@ pub fn lowerdir_option<P: AsRef<Path>>(layers: &[P]) -> String {
 /// `move_mount(2)`, with the new mount API: `fsopen("overlay")`, `fsconfig` `source`, one
 /// `lowerdir+` per layer (Linux 6.8; a single `lowerdir` string would be cut at 256 bytes),
 /// `ro`, `FSCONFIG_CMD_CREATE`, `fsmount(MOUNT_ATTR_RDONLY)`. On kernels without
-/// `lowerdir+` it mounts the overlay on `scratch` with `mount(2)` and clones it with
+/// `lowerdir+` (refused by `fsconfig` since 6.5, or by `FSCONFIG_CMD_CREATE` before, when
+/// overlayfs still parsed its options as one legacy string) it mounts the overlay on
+/// `scratch` with `mount(2)` and clones it with
 /// `open_tree(OPEN_TREE_CLONE)` instead (the caller's namespace must be private). The
 /// layers are looked up in the calling thread's mount namespace.
 ///
@@ -205,13 +207,21 @@ pub fn overlay_detached<P: AsRef<Path>>(
     }
     if appended {
         fsconfig_set_flag(&fs, "ro").map_err(e("fsconfig ro"))?;
-        fsconfig_create(&fs).map_err(e("create the overlay"))?;
-        return fsmount(
-            &fs,
-            FsMountFlags::FSMOUNT_CLOEXEC,
-            MountAttrFlags::MOUNT_ATTR_RDONLY,
-        )
-        .map_err(e("fsmount the overlay"));
+        match fsconfig_create(&fs) {
+            Ok(()) => {
+                return fsmount(
+                    &fs,
+                    FsMountFlags::FSMOUNT_CLOEXEC,
+                    MountAttrFlags::MOUNT_ATTR_RDONLY,
+                )
+                .map_err(e("fsmount the overlay"));
+            }
+            // Before Linux 6.5 overlayfs has no fs_context parser of its own: the generic
+            // one accepts any key, so an unknown `lowerdir+` only fails here, when the
+            // options are parsed at superblock creation. Take the legacy route below.
+            Err(rustix::io::Errno::INVAL) => {}
+            Err(err) => return Err(e("create the overlay")(err)),
+        }
     }
     drop(fs);
     fs::DirBuilder::new()

@@ -470,3 +470,316 @@ fn created_links_parse_back() {
     assert_eq!(l.mac, spec.mac);
     assert_eq!(l.kind.as_deref(), Some("batadv"));
 }
+
+const DIR: &str = "../../shared/data/batctl-netlink";
+const DECODED: &str = include_str!("../../../../shared/data/batctl-netlink/decoded.txt");
+const IPLINK_ADD: &str =
+    include_str!("../../../../shared/data/batctl-netlink/strace-iplink-add-batadv.txt");
+/// The short captures (sendmsg only) of a second batctl run, by setting.
+const DECODED_CAPTURES: [(&str, &str); 5] = [
+    (
+        "aggregation_0",
+        include_str!("../../../../shared/data/batctl-netlink/strace-decoded-aggregation_0.txt"),
+    ),
+    (
+        "gw_mode",
+        include_str!("../../../../shared/data/batctl-netlink/strace-decoded-gw_mode.txt"),
+    ),
+    (
+        "gw_mode_server_10mbit_2mbit",
+        include_str!(
+            "../../../../shared/data/batctl-netlink/strace-decoded-gw_mode_server_10mbit_2mbit.txt"
+        ),
+    ),
+    (
+        "hop_penalty_40",
+        include_str!("../../../../shared/data/batctl-netlink/strace-decoded-hop_penalty_40.txt"),
+    ),
+    (
+        "orig_interval_500",
+        include_str!("../../../../shared/data/batctl-netlink/strace-decoded-orig_interval_500.txt"),
+    ),
+];
+
+/// Every file of the fixture directory, each replayed by a test of this module.
+const FIXTURES: [&str; 13] = [
+    "decoded.txt",                                    // decoded_txt_matches_our_messages
+    "strace-aggregation_0.txt",                       // set_mesh_single_options
+    "strace-decoded-aggregation_0.txt",               // second_run_captures_replay
+    "strace-decoded-gw_mode.txt",                     // second_run_captures_replay
+    "strace-decoded-gw_mode_server_10mbit_2mbit.txt", // second_run_captures_replay
+    "strace-decoded-hop_penalty_40.txt",              // second_run_captures_replay
+    "strace-decoded-orig_interval_500.txt",           // second_run_captures_replay
+    "strace-gw_mode.txt",                             // get_mesh_request_and_reply
+    "strace-gw_mode_server_10mbit_2mbit.txt",         // set_mesh_gw_mode_server_10mbit_2mbit
+    "strace-hardif-hop_penalty.txt",                  // set_hardif_hop_penalty
+    "strace-hop_penalty_40.txt",                      // set_mesh_single_options
+    "strace-iplink-add-batadv.txt",                   // iplink_add_batadv_batman_v
+    "strace-orig_interval_500.txt",                   // set_mesh_single_options
+];
+
+/// The request batctl sent for each captured command (family 0x21, bat0 = 4, v21 = 2).
+fn batctl_request(command: &str) -> Request {
+    let mesh = |s: MeshSettings| set_mesh(CAPTURED_FAMILY, 4, &s);
+    match command {
+        "aggregation_0" => mesh(MeshSettings {
+            aggregated_ogms: Some(false),
+            ..MeshSettings::default()
+        }),
+        "gw_mode" => get_mesh(CAPTURED_FAMILY, 4),
+        "gw_mode_server_10mbit_2mbit" => mesh(MeshSettings {
+            gw_mode: Some(GatewayMode::Server),
+            gw_bandwidth_down: Some(100),
+            gw_bandwidth_up: Some(20),
+            ..MeshSettings::default()
+        }),
+        "hop_penalty_40" => mesh(MeshSettings {
+            hop_penalty: Some(40),
+            ..MeshSettings::default()
+        }),
+        "orig_interval_500" => mesh(MeshSettings {
+            orig_interval: Some(500),
+            ..MeshSettings::default()
+        }),
+        "hardif-hop_penalty" => set_hardif(
+            CAPTURED_FAMILY,
+            4,
+            2,
+            &HardifSettings {
+                hop_penalty: Some(20),
+                ..HardifSettings::default()
+            },
+        ),
+        other => panic!("no request for batctl command {other}"),
+    }
+}
+
+#[test]
+fn every_fixture_is_replayed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, FIXTURES, "a new fixture needs a replay test");
+}
+
+#[test]
+fn second_run_captures_replay() {
+    for (command, capture) in DECODED_CAPTURES {
+        let msgs = sent(capture);
+        assert_eq!(msgs.len(), 3, "{command}");
+        assert_preamble(&msgs, &[4]);
+        assert_same(&batctl_request(command), &msgs[2]);
+    }
+}
+
+#[test]
+fn iplink_add_batadv_batman_v() {
+    use crate::link::{BatadvAlgorithm, LinkKind, LinkSpec};
+    let msgs = sent(IPLINK_ADD);
+    assert_eq!(msgs.len(), 1);
+    let spec = LinkSpec::new(
+        "bat9",
+        LinkKind::Batadv {
+            algorithm: BatadvAlgorithm::BatmanV,
+        },
+    );
+    let req = link::create(&spec, None);
+    assert_eq!(req.description, "RTM_NEWLINK bat9 type batadv");
+    assert_same(&req, &msgs[0]);
+}
+
+/// One section of `decoded.txt`: the capture it decodes and its lines.
+fn decoded_sections() -> Vec<(String, Vec<&'static str>)> {
+    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in DECODED.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            let command = name
+                .trim()
+                .trim_start_matches("share-batman/strace-")
+                .trim_end_matches(".txt");
+            out.push((command.to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = out.last_mut() {
+            lines.push(line.trim());
+        }
+    }
+    out
+}
+
+/// `NAME(number)` → number.
+fn parenthesised(word: &str) -> u32 {
+    let inner = &word[word.find('(').unwrap() + 1..word.find(')').unwrap()];
+    inner.parse().unwrap()
+}
+
+/// Rebuilds the genl payload a decoded `sendmsg family=…` block describes.
+fn decoded_genl(header: &str, attrs: &[&str]) -> (u16, Vec<u8>) {
+    let word = |prefix: &str| {
+        header
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {header}"))
+    };
+    let family = number(word("family="));
+    let cmd = parenthesised(word("cmd="));
+    let version = number(word("version="));
+    let mut p = vec![
+        u8::try_from(cmd).unwrap(),
+        u8::try_from(version).unwrap(),
+        0,
+        0,
+    ];
+    for a in attrs {
+        // BATADV_ATTR_MESH_IFINDEX(3) len=8 u32 4
+        let w: Vec<&str> = a.split_whitespace().collect();
+        let kind = u16::try_from(parenthesised(w[0])).unwrap();
+        let len: usize = w[1].strip_prefix("len=").unwrap().parse().unwrap();
+        let value: u32 = w[3].parse().unwrap();
+        match w[2] {
+            "u8" => wire::put_u8(&mut p, kind, u8::try_from(value).unwrap()),
+            "u32" => wire::put_u32(&mut p, kind, value),
+            t => panic!("decoded.txt: unknown attribute type {t} in {a}"),
+        }
+        assert_eq!(len, 4 + if w[2] == "u8" { 1 } else { 4 }, "{a}");
+    }
+    (u16::try_from(family).unwrap(), p)
+}
+
+#[test]
+fn decoded_txt_matches_our_messages() {
+    let sections = decoded_sections();
+    let mut commands: Vec<&str> = sections.iter().map(|(c, _)| c.as_str()).collect();
+    commands.sort_unstable();
+    assert_eq!(
+        commands,
+        [
+            "aggregation_0",
+            "gw_mode",
+            "gw_mode_server_10mbit_2mbit",
+            "hardif-hop_penalty",
+            "hop_penalty_40",
+            "orig_interval_500"
+        ]
+    );
+    for (command, lines) in &sections {
+        let mut getlinks = Vec::new();
+        let mut i = 0;
+        let mut genl_seen = false;
+        while i < lines.len() {
+            let l = lines[i];
+            if l.starts_with("sendmsg nlmsg_type=0x12") {
+                // RTM_GETLINK by ifindex: the payload is the ifinfomsg.
+                let hex = l.split("payload=").nth(1).unwrap();
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).unwrap())
+                    .collect();
+                let index = u32::from_ne_bytes(bytes[4..8].try_into().unwrap());
+                assert_eq!(link::get_by_index(index).payload, bytes, "{command}: {l}");
+                assert!(l.contains("flags=NLM_F_REQUEST|NLM_F_ACK"), "{l}");
+                getlinks.push(index);
+            } else if l.starts_with("sendmsg GENL_ID_CTRL CTRL_CMD_GETFAMILY") {
+                let name = l.split('"').nth(1).unwrap();
+                assert_eq!(name, FAMILY_NAME);
+                let req = genl::get_family(name);
+                assert_eq!(req.message_type, genl::GENL_ID_CTRL);
+                assert_eq!(&req.payload[..2], &[genl::CTRL_CMD_GETFAMILY, 1]);
+            } else if l.starts_with("(genl family") {
+                assert!(l.ends_with(&format!("id = {CAPTURED_FAMILY:#x})")), "{l}");
+            } else if l.starts_with("sendmsg family=") {
+                let attrs: Vec<&str> = lines[i + 1..]
+                    .iter()
+                    .copied()
+                    .take_while(|a| a.starts_with("BATADV_ATTR_"))
+                    .collect();
+                let (family, payload) = decoded_genl(l, &attrs);
+                let ours = batctl_request(command);
+                assert_eq!(family, ours.message_type, "{command}");
+                assert_eq!(ours.payload, payload, "{command}");
+                assert!(l.contains("flags=NLM_F_REQUEST|NLM_F_ACK "), "{l}");
+                genl_seen = true;
+                i += attrs.len();
+            } else if !l.is_empty() {
+                panic!("decoded.txt [{command}]: unrecognised line {l}");
+            }
+            i += 1;
+        }
+        assert!(genl_seen, "{command}: no batadv request");
+        let expect: &[u32] = if *command == "hardif-hop_penalty" {
+            &[2, 4]
+        } else {
+            &[4]
+        };
+        assert_eq!(getlinks, expect, "{command}");
+    }
+}
+
+/// What batctl 2023.0 sends for `batctl meshif bat0 originators` / `neighbors` (libnl:
+/// `genlmsg_put(…, NLM_F_DUMP, cmd, 1)`, `nla_put_u32(MESH_IFINDEX)`, `nl_send_auto`
+/// adding `NLM_F_REQUEST | NLM_F_ACK`), assembled by hand.
+fn batctl_dump(family: u16, cmd: u8, mesh_ifindex: u32, seq: u32, pid: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&28u32.to_ne_bytes());
+    b.extend_from_slice(&family.to_ne_bytes());
+    b.extend_from_slice(&(0x100u16 | 0x200 | 0x1 | 0x4).to_ne_bytes());
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&pid.to_ne_bytes());
+    b.extend_from_slice(&[cmd, 1, 0, 0]);
+    b.extend_from_slice(&8u16.to_ne_bytes());
+    b.extend_from_slice(&BATADV_ATTR_MESH_IFINDEX.to_ne_bytes());
+    b.extend_from_slice(&mesh_ifindex.to_ne_bytes());
+    b
+}
+
+#[test]
+fn originator_and_neighbor_dump_requests() {
+    for (req, cmd) in [
+        (originators(0x21, 4), BATADV_CMD_GET_ORIGINATORS),
+        (neighbors(0x21, 4), BATADV_CMD_GET_NEIGHBORS),
+    ] {
+        // What Socket::dump sends: the request with NLM_F_DUMP added.
+        let mut dump = req.clone();
+        dump.flags |= NlmFlags::DUMP;
+        let mut ours = Vec::new();
+        dump.emit(&mut ours, 7, 0x1234);
+        assert_eq!(
+            ours,
+            batctl_dump(0x21, cmd, 4, 7, 0x1234),
+            "{}",
+            req.description
+        );
+    }
+    // A multipart originator dump as the kernel sends it: two entries, then NLMSG_DONE.
+    let mut dump = Vec::new();
+    for (orig, best) in [([2, 0, 0, 0, 0, 2], true), ([2, 0, 0, 0, 0, 3], false)] {
+        let mut p = Vec::new();
+        GenlHeader::new(BATADV_CMD_GET_ORIGINATORS, 1).emit(&mut p);
+        wire::put_attr(&mut p, BATADV_ATTR_ORIG_ADDRESS, &orig);
+        wire::put_attr(&mut p, BATADV_ATTR_NEIGH_ADDRESS, &[2, 0, 0, 0, 0, 2]);
+        wire::put_u32(&mut p, BATADV_ATTR_HARD_IFINDEX, 3);
+        wire::put_u32(&mut p, BATADV_ATTR_LAST_SEEN_MSECS, 40);
+        wire::put_u8(&mut p, BATADV_ATTR_TQ, 255);
+        if best {
+            wire::put_attr(&mut p, BATADV_ATTR_FLAG_BEST, &[]);
+        }
+        wire::emit_message(&mut dump, 0x21, NlmFlags::MULTI, 7, 0x1234, &p);
+    }
+    wire::emit_message(
+        &mut dump,
+        wire::NLMSG_DONE,
+        NlmFlags::MULTI,
+        7,
+        0x1234,
+        &[0; 4],
+    );
+    let parsed: Vec<Originator> = wire::messages(&dump)
+        .map(Result::unwrap)
+        .filter(|(h, _)| h.message_type == 0x21)
+        .map(|(_, p)| Originator::parse(p).unwrap())
+        .collect();
+    assert_eq!(parsed.len(), 2);
+    assert_eq!(parsed[1].originator.to_string(), "02:00:00:00:00:03");
+    assert!(parsed[0].best && !parsed[1].best);
+}

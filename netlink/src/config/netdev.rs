@@ -205,18 +205,18 @@ fn centiseconds(u: Option<Usec>) -> Option<u32> {
 impl BridgeSettings {
     /// The options sent when the bridge is created.
     pub fn options(&self) -> BridgeOptions {
-        let mut o = BridgeOptions::default();
-        o.stp = self.stp;
-        o.priority = self.priority;
-        o.forward_delay = centiseconds(self.forward_delay);
-        o.hello_time = centiseconds(self.hello_time);
-        o.max_age = centiseconds(self.max_age);
-        o.ageing_time = centiseconds(self.ageing_time);
-        o.vlan_filtering = self.vlan_filtering;
-        o.default_pvid = self.default_pvid;
-        o.multicast_snooping = self.multicast_snooping;
-        o.multicast_querier = self.multicast_querier;
-        o
+        BridgeOptions {
+            stp: self.stp,
+            priority: self.priority,
+            forward_delay: centiseconds(self.forward_delay),
+            hello_time: centiseconds(self.hello_time),
+            max_age: centiseconds(self.max_age),
+            ageing_time: centiseconds(self.ageing_time),
+            vlan_filtering: self.vlan_filtering,
+            default_pvid: self.default_pvid,
+            multicast_snooping: self.multicast_snooping,
+            multicast_querier: self.multicast_querier,
+        }
     }
 }
 

@@ -133,11 +133,12 @@ pub struct MatchSettings {
     pub names: Vec<String>,
     /// `MACAddress=`.
     pub macs: Vec<MacAddress>,
-    /// `Type=` globs, matched against the link kind (`veth`, `bridge`, …).
+    /// `Type=` globs, matched against [`LinkFacts::type_name`] (`ether`, `bridge`,
+    /// `loopback`, …).
     pub kinds: Vec<String>,
-    /// `Driver=` globs (kept; matched by the daemon, which knows drivers).
+    /// `Driver=` globs, matched against [`LinkFacts::driver`].
     pub drivers: Vec<String>,
-    /// `Path=` globs (kept; matched by the daemon).
+    /// `Path=` globs (udev's `ID_PATH`; keel has no udev, so a `Path=` never matches).
     pub paths: Vec<String>,
     /// Condition keys (`Host=`, `Virtualization=`, `KernelCommandLine=`, …), raw.
     pub conditions: Vec<(String, String)>,
@@ -227,13 +228,46 @@ pub struct Network {
     pub vxlans: Vec<String>,
 }
 
+/// What `[Match]` looks at on a link (networkd 248's `net_match_config` inputs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LinkFacts {
+    /// Interface name (`Name=`).
+    pub name: String,
+    /// Hardware address (`MACAddress=`).
+    pub mac: Option<MacAddress>,
+    /// The `Type=` string: `DEVTYPE` or the lower-cased `ARPHRD_*` name
+    /// ([`crate::link::Link::type_name`]).
+    pub type_name: String,
+    /// The driver as `ethtool -i` reports it (`Driver=`); `None` when unknown.
+    pub driver: Option<String>,
+}
+
+impl LinkFacts {
+    /// Facts about a link called `name` of `type_name`, nothing else known.
+    pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> LinkFacts {
+        LinkFacts {
+            name: name.into(),
+            type_name: type_name.into(),
+            ..LinkFacts::default()
+        }
+    }
+}
+
 impl Network {
-    /// Whether `[Match]` selects a link with this name, MAC and kind.
-    pub fn matches(&self, name: &str, mac: Option<MacAddress>, kind: Option<&str>) -> bool {
+    /// Whether `[Match]` selects the link: every non-empty list (`Name=`, `MACAddress=`,
+    /// `Type=`, `Driver=`) must match; `Path=` needs udev and never matches here.
+    pub fn matches(&self, link: &LinkFacts) -> bool {
         let m = &self.match_settings;
-        glob_list(&m.names, name)
-            && (m.macs.is_empty() || mac.is_some_and(|mac| m.macs.contains(&mac)))
-            && (m.kinds.is_empty() || kind.is_some_and(|k| glob_list(&m.kinds, k)))
+        glob_list(&m.names, &link.name)
+            && (m.macs.is_empty() || link.mac.is_some_and(|mac| m.macs.contains(&mac)))
+            && (m.kinds.is_empty() || glob_list(&m.kinds, &link.type_name))
+            && (m.drivers.is_empty()
+                || link
+                    .driver
+                    .as_deref()
+                    .is_some_and(|d| glob_list(&m.drivers, d)))
+            && m.paths.is_empty()
     }
 }
 

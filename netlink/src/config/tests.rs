@@ -6,7 +6,7 @@ use std::path::Path;
 use super::*;
 use crate::address::Scope;
 use crate::batadv::GatewayMode;
-use crate::link::{BatadvAlgorithm, BondMode, MacvlanMode, VlanProtocol};
+use crate::link::{BatadvAlgorithm, BondMode, MacAddress, MacvlanMode, VlanProtocol};
 use keel_core::time::Usec;
 
 fn netdev(text: &str) -> (Option<NetDev>, Vec<Diagnostic>) {
@@ -344,7 +344,7 @@ fn network_sections() {
     let text = "\
 [Match]
 Name=veth* en?1
-Type=veth
+Type=ether
 
 [Link]
 MTUBytes=1400
@@ -419,11 +419,11 @@ Metric=5
     assert_eq!(n.bridge.as_deref(), Some("br0"));
     assert_eq!(n.batman_advanced.as_deref(), Some("bat0"));
     assert_eq!(n.vlans, vec!["vlan10", "vlan20"]);
-    assert!(n.matches("veth3", None, Some("veth")));
-    assert!(n.matches("enp1", None, Some("veth")));
-    assert!(!n.matches("eth0", None, Some("veth")));
-    assert!(n.matches("enx1", None, Some("veth")));
-    assert!(!n.matches("veth3", None, Some("bridge")));
+    assert!(n.matches(&facts("veth3", None, "ether")));
+    assert!(n.matches(&facts("enp1", None, "ether")));
+    assert!(!n.matches(&facts("eth0", None, "ether")));
+    assert!(n.matches(&facts("enx1", None, "ether")));
+    assert!(!n.matches(&facts("veth3", None, "bridge")));
 }
 
 #[test]
@@ -512,13 +512,23 @@ fn globs() {
         assert_eq!(fnmatch(p.as_bytes(), s.as_bytes()), *want, "{p} vs {s}");
     }
     let mut n = network("[Match]\nName=!veth* lo\n").0.unwrap();
-    assert!(!n.matches("veth0", None, None));
-    assert!(!n.matches("lo", None, None));
-    assert!(n.matches("eth0", None, None));
+    assert!(!n.matches(&facts("veth0", None, "ether")));
+    assert!(!n.matches(&facts("lo", None, "loopback")));
+    assert!(n.matches(&facts("eth0", None, "ether")));
     n.match_settings.names.clear();
     n.match_settings.macs = vec!["02:00:00:00:00:01".parse().unwrap()];
-    assert!(n.matches("x", Some("02:00:00:00:00:01".parse().unwrap()), None));
-    assert!(!n.matches("x", None, None));
+    assert!(n.matches(&facts(
+        "x",
+        Some("02:00:00:00:00:01".parse().unwrap()),
+        "ether"
+    )));
+    assert!(!n.matches(&facts("x", None, "ether")));
+}
+
+fn facts(name: &str, mac: Option<MacAddress>, type_name: &str) -> LinkFacts {
+    let mut f = LinkFacts::new(name, type_name);
+    f.mac = mac;
+    f
 }
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -668,14 +678,16 @@ fn search_paths_overrides_dropins_and_order() {
             .any(|e| e.contains("VLAN=nothere names no loaded .netdev"))
     );
     assert_eq!(
-        cfg.network_for("vethX", None, None).unwrap().path,
+        cfg.network_for(&facts("vethX", None, "ether"))
+            .unwrap()
+            .path,
         mesh.path
     );
     assert_eq!(
-        cfg.network_for("c", None, None).unwrap().path,
+        cfg.network_for(&facts("c", None, "ether")).unwrap().path,
         cfg.networks[3].path
     );
-    assert!(cfg.network_for("zzz", None, None).is_none());
+    assert!(cfg.network_for(&facts("zzz", None, "ether")).is_none());
 }
 
 #[test]

@@ -41,6 +41,7 @@ pub(crate) const VM_PACKAGES: &[&str] = &[
     "dmsetup",
     "squashfs-tools",
     "erofs-utils",
+    "batctl",
 ];
 
 /// keel's binaries in the guest, as `(cargo package, binary name)`; built with
@@ -50,6 +51,7 @@ pub(crate) const KEEL_BINARIES: &[(&str, &str)] = &[
     ("keel-oomd", "keel-oomd"),
     ("keel-sysext", "keel-sysext"),
     ("keel-run", "keel-run"),
+    ("keel-networkd", "keel-networkd"),
 ];
 
 /// Host tools copied into the guest with their libraries (looked up in `/usr/sbin`,
@@ -68,6 +70,7 @@ pub(crate) const HOST_TOOLS: &[&str] = &[
     "dmsetup",
     "mksquashfs",
     "mkfs.erofs",
+    "batctl",
 ];
 
 /// Libraries loaded with `dlopen()` that `ldd` cannot see (glibc loads `libgcc_s` for thread
@@ -84,6 +87,10 @@ pub(crate) const MODULES: &[&str] = &[
     "veth",
     "bridge",
     "batman-adv",
+    "8021q",
+    "dummy",
+    "bonding",
+    "macvlan",
     "dm-mod",
     "dm-crypt",
     "xts",
