@@ -65,27 +65,56 @@ fn host_triple() -> Result<String> {
         .context("rustc -vV printed no host triple")
 }
 
-/// Builds keel-run: debug, or release as shipped (statically linked: no dynamic loader
-/// work at start-up; `RUSTFLAGS` with an explicit `--target` reach only the target's
-/// crates, not build scripts and proc-macros).
-fn keel_run_binary(release: bool) -> Result<PathBuf> {
+/// The musl twin of the host's glibc triple, when rustup has (or can add) its standard
+/// library: musl's start-up does no CPUID probing, which glibc's static start-up does
+/// (each CPUID traps to the hypervisor on a virtual machine).
+fn musl_triple(host: &str) -> Option<String> {
+    let musl = host.strip_suffix("-gnu")?.to_owned() + "-musl";
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .ok()?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == musl)
+    {
+        return Some(musl);
+    }
+    let added = Command::new("rustup")
+        .args(["target", "add", &musl])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    added.success().then_some(musl)
+}
+
+/// Builds keel-run: debug, or release as shipped (statically linked and not
+/// position-independent: no dynamic loader and no relocation work at start-up; musl when
+/// available, else glibc). `RUSTFLAGS` with an explicit `--target` reach only the target's
+/// crates, not build scripts and proc-macros. Returns the binary and its flavour.
+fn keel_run_binary(release: bool) -> Result<(PathBuf, String)> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args(["build", "-q", "-p", "keel-run"]);
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    let dir = if release {
-        let triple = host_triple()?;
-        cmd.args(["--release", "--target", &triple])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static");
-        target.join(triple).join("release")
+    let (dir, flavour) = if release {
+        let host = host_triple()?;
+        let triple = musl_triple(&host).unwrap_or(host);
+        cmd.args(["--release", "--target", &triple]).env(
+            "RUSTFLAGS",
+            "-C target-feature=+crt-static -C relocation-model=static",
+        );
+        let flavour = format!("release, static {triple}");
+        (target.join(triple).join("release"), flavour)
     } else {
-        target.join("debug")
+        (target.join("debug"), "debug".to_owned())
     };
     let st = cmd.status().context("building keel-run")?;
     if !st.success() {
         bail!("cargo build -p keel-run failed");
     }
-    Ok(dir.join("keel-run"))
+    Ok((dir.join("keel-run"), flavour))
 }
 
 fn seccomp_file(dir: &Path) -> Result<PathBuf> {
@@ -126,7 +155,7 @@ pub(crate) fn spawn(args: &[String]) -> Result<bool> {
     }
     crate::packages::ensure(&["bubblewrap"])?;
     testkit::require_tool("/usr/bin/bwrap", "bubblewrap");
-    let keel = keel_run_binary(release)?;
+    let (keel, build) = keel_run_binary(release)?;
     let dir = std::env::temp_dir().join(format!("keel-compare-spawn-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let bpf = seccomp_file(&dir)?;
@@ -186,7 +215,6 @@ pub(crate) fn spawn(args: &[String]) -> Result<bool> {
     let (km, xm, wm) = (median(k), median(x), median(w));
     let ratio = km.as_secs_f64() / wm.as_secs_f64();
     let xratio = xm.as_secs_f64() / wm.as_secs_f64();
-    let build = if release { "release, static" } else { "debug" };
     println!(
         "compare spawn: /bin/true with PrivateIPC, private /tmp, seccomp @system-service ({runs} runs each, keel-run {build})"
     );

@@ -658,9 +658,17 @@ fn apply<'p>(st: &mut State<'p>, op: &'p Op, prog_ignore: &mut bool) -> Result<(
     match op {
         Op::ResetSignals { ignore_sigpipe } => reset_signals(*ignore_sigpipe),
         Op::CloexecInherited => {
-            // SAFETY: marks descriptors close-on-exec; touches no memory.
-            let r = unsafe { libc::close_range(3, c_int::MAX.unsigned_abs(), CLOSE_RANGE_CLOEXEC) };
-            cvt(r).map(drop)
+            // SAFETY: marks descriptors close-on-exec; touches no memory. A raw syscall:
+            // musl has no close_range() wrapper.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_close_range,
+                    3 as libc::c_uint,
+                    c_int::MAX.unsigned_abs(),
+                    CLOSE_RANGE_CLOEXEC,
+                )
+            };
+            cvt_long(r).map(drop)
         }
         Op::SetSid => {
             // SAFETY: setsid has no arguments.
@@ -1082,12 +1090,14 @@ fn execute(prog: &mut Program, report_fd: RawFd, sync_fd: RawFd, in_place: bool)
     if prog.use_fexecve && st.exec_fd >= 0 {
         // SAFETY: argv/envp are NULL-terminated arrays of NUL-terminated strings owned by
         // `prog`; an empty path with AT_EMPTY_PATH executes `exec_fd` itself.
+        // A raw syscall: musl has no execveat() wrapper.
         unsafe {
-            libc::execveat(
+            libc::syscall(
+                libc::SYS_execveat,
                 st.exec_fd,
                 c"".as_ptr(),
-                argv.cast(),
-                envp.cast(),
+                argv,
+                envp,
                 libc::AT_EMPTY_PATH,
             )
         };
