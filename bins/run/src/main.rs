@@ -10,7 +10,13 @@
 //! becomes the command (no fork, no waiting parent), so the status or the killing signal is
 //! the command's own.
 
+mod arena;
 mod run;
+
+static BLOCK: arena::Block = arena::Block::new();
+
+#[global_allocator]
+static ALLOC: arena::Arena = arena::Arena::new(&BLOCK);
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 //! systemd's codes for failed setup steps), unit files with their `Exec*=` prefixes, `-p`
 //! settings, and `--exec`.
 #![allow(clippy::tests_outside_test_module)] // integration tests: the whole file is tests
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -26,8 +27,8 @@ fn stderr(o: &Output) -> String {
 
 fn write_unit(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_owned()
+    std::fs::write(&p, text).expect("write the unit file");
+    p.to_str().expect("UTF-8 temp path").to_owned()
 }
 
 #[test]
