@@ -25,27 +25,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Wall time of one run; both sides are run alike: stdout to `/dev/null`, stderr
+/// inherited (so a failure shows its message), stdin as set on `cmd` (bwrap's seccomp
+/// program; `/dev/null` for keel-run).
 fn time(cmd: &mut Command) -> Result<Duration> {
     let t = Instant::now();
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
+    let st = cmd
+        .stdout(Stdio::null())
+        .status()
         .with_context(|| format!("running {cmd:?}"))?;
-    let d = t.elapsed();
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(d)
-}
-
-/// Like [`time`], keeping the stdin the command was given (bwrap's seccomp program).
-fn time_status(cmd: &mut Command) -> Result<Duration> {
-    let t = Instant::now();
-    let st = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     let d = t.elapsed();
     if !st.success() {
         bail!("{cmd:?} failed: {st}");
@@ -161,6 +149,7 @@ pub(crate) fn spawn(args: &[String]) -> Result<bool> {
     let bpf = seccomp_file(&dir)?;
     let keel_cmd = |exec: bool| {
         let mut c = Command::new(&keel);
+        c.stdin(Stdio::null());
         if exec {
             c.arg("--exec");
         }
@@ -200,7 +189,7 @@ pub(crate) fn spawn(args: &[String]) -> Result<bool> {
     // Warm all three (page cache, first-run mount setup), then alternate.
     time(&mut keel_cmd(false))?;
     time(&mut keel_cmd(true))?;
-    time_status(&mut bwrap_cmd()?)?;
+    time(&mut bwrap_cmd()?)?;
     let (mut k, mut x, mut w) = (
         Vec::with_capacity(runs),
         Vec::with_capacity(runs),
@@ -209,7 +198,7 @@ pub(crate) fn spawn(args: &[String]) -> Result<bool> {
     for _ in 0..runs {
         k.push(time(&mut keel_cmd(false))?);
         x.push(time(&mut keel_cmd(true))?);
-        w.push(time_status(&mut bwrap_cmd()?)?);
+        w.push(time(&mut bwrap_cmd()?)?);
     }
     let _ = std::fs::remove_dir_all(&dir);
     let (km, xm, wm) = (median(k), median(x), median(w));
