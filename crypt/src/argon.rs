@@ -5,7 +5,8 @@
 //! Written from RFC 9106 in safe Rust: memory is kept as one vector of blocks per
 //! (slice, lane) segment, so that while slice `s` is filled each lane's thread owns its own
 //! segment mutably and only reads segments of other slices, which is exactly the reference
-//! set Argon2 allows.
+//! set Argon2 allows. A single lane has nothing to parallelise and goes through RustCrypto's
+//! `argon2` crate (the same computation, with an AVX2 code path).
 
 use blake2::digest::{Update, VariableOutput};
 use blake2::{Blake2b512, Blake2bVar, Digest};
@@ -128,8 +129,9 @@ fn fblamka(x: u64, y: u64) -> u64 {
         .wrapping_add(2u64.wrapping_mul(x & m).wrapping_mul(y & m))
 }
 
+/// The BLAKE2b-based G of Argon2 over four words of `v`.
 #[inline(always)]
-fn gb(v: &mut [u64; WORDS], a: usize, b: usize, c: usize, d: usize) {
+fn gb(v: &mut [u64; 16], a: usize, b: usize, c: usize, d: usize) {
     v[a] = fblamka(v[a], v[b]);
     v[d] = (v[d] ^ v[a]).rotate_right(32);
     v[c] = fblamka(v[c], v[d]);
@@ -140,75 +142,57 @@ fn gb(v: &mut [u64; WORDS], a: usize, b: usize, c: usize, d: usize) {
     v[b] = (v[b] ^ v[c]).rotate_right(63);
 }
 
-/// The permutation P over 16 words at the given indices of `v`.
+/// The permutation P over 16 words.
 #[inline(always)]
-fn permute(v: &mut [u64; WORDS], i: &[usize; 16]) {
-    gb(v, i[0], i[4], i[8], i[12]);
-    gb(v, i[1], i[5], i[9], i[13]);
-    gb(v, i[2], i[6], i[10], i[14]);
-    gb(v, i[3], i[7], i[11], i[15]);
-    gb(v, i[0], i[5], i[10], i[15]);
-    gb(v, i[1], i[6], i[11], i[12]);
-    gb(v, i[2], i[7], i[8], i[13]);
-    gb(v, i[3], i[4], i[9], i[14]);
+fn permute(v: &mut [u64; 16]) {
+    gb(v, 0, 4, 8, 12);
+    gb(v, 1, 5, 9, 13);
+    gb(v, 2, 6, 10, 14);
+    gb(v, 3, 7, 11, 15);
+    gb(v, 0, 5, 10, 15);
+    gb(v, 1, 6, 11, 12);
+    gb(v, 2, 7, 8, 13);
+    gb(v, 3, 4, 9, 14);
 }
 
-/// The compression function G(x, y) = P(x ^ y) ^ x ^ y.
+/// The compression function G(x, y) = P(x ^ y) ^ x ^ y, into `out` (replacing it, or
+/// XORed into it for version 1.3 passes after the first).
 #[inline]
-fn compress(x: &Block, y: &Block) -> Block {
+fn compress(x: &Block, y: &Block, out: &mut Block, xor_into: bool) {
     let mut r = [0u64; WORDS];
-    for (k, w) in r.iter_mut().enumerate() {
-        *w = x.0[k] ^ y.0[k];
+    for ((w, a), b) in r.iter_mut().zip(x.0.iter()).zip(y.0.iter()) {
+        *w = a ^ b;
     }
     let mut q = r;
-    for row in 0..8 {
-        let b = row * 16;
-        let idx = [
-            b,
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10,
-            b + 11,
-            b + 12,
-            b + 13,
-            b + 14,
-            b + 15,
-        ];
-        permute(&mut q, &idx);
+    // Rows: 8 runs of 16 consecutive words.
+    for row in q.chunks_exact_mut(16) {
+        let mut v = [0u64; 16];
+        v.copy_from_slice(row);
+        permute(&mut v);
+        row.copy_from_slice(&v);
     }
+    // Columns: 8 runs of word pairs (2c, 2c + 1) taken from each row.
     for col in 0..8 {
-        let b = col * 2;
-        let idx = [
-            b,
-            b + 1,
-            b + 16,
-            b + 17,
-            b + 32,
-            b + 33,
-            b + 48,
-            b + 49,
-            b + 64,
-            b + 65,
-            b + 80,
-            b + 81,
-            b + 96,
-            b + 97,
-            b + 112,
-            b + 113,
-        ];
-        permute(&mut q, &idx);
+        let mut v = [0u64; 16];
+        for k in 0..8 {
+            v[2 * k] = q[16 * k + 2 * col];
+            v[2 * k + 1] = q[16 * k + 2 * col + 1];
+        }
+        permute(&mut v);
+        for k in 0..8 {
+            q[16 * k + 2 * col] = v[2 * k];
+            q[16 * k + 2 * col + 1] = v[2 * k + 1];
+        }
     }
-    for (w, rk) in q.iter_mut().zip(r.iter()) {
-        *w ^= rk;
+    if xor_into {
+        for ((o, a), b) in out.0.iter_mut().zip(q.iter()).zip(r.iter()) {
+            *o ^= a ^ b;
+        }
+    } else {
+        for ((o, a), b) in out.0.iter_mut().zip(q.iter()).zip(r.iter()) {
+            *o = a ^ b;
+        }
     }
-    Block(q)
 }
 
 /// Geometry of one computation.
@@ -278,8 +262,9 @@ fn fill_segment(
         if data_independent && (i % WORDS == 0 || i == start) {
             // Address block for indexes (i / 128) * 128 ..: counter = i / 128 + 1.
             input.0[6] = (i / WORDS) as u64 + 1;
-            let tmp = compress(&zero, &input);
-            address = compress(&zero, &tmp);
+            let mut tmp = Block::ZERO;
+            compress(&zero, &input, &mut tmp, false);
+            compress(&zero, &tmp, &mut address, false);
         }
         // The previous block: in this segment, or the last block of the lane's previous
         // segment (the lane's last block for i == 0 of slice 0).
@@ -328,20 +313,22 @@ fn fill_segment(
         let col = (start_pos + rel) % u64::from(g.lane_len);
         let ref_slice = u32::try_from(col / seg64).unwrap_or(0);
         let ref_off = usize::try_from(col % seg64).unwrap_or(0);
-        // Only the own lane's current segment can be referenced within this slice.
+        // Only the own lane's current segment can be referenced within this slice; `prev`
+        // and a reference into it are earlier blocks than `i`.
+        let (done, rest) = own.split_at_mut(i);
+        let target = &mut rest[0];
+        let prev: &Block = if i > 0 {
+            &done[i - 1]
+        } else {
+            let ps = (slice + SLICES - 1) % SLICES;
+            others.get(seg_index(g, ps, lane), seg - 1)
+        };
         let r = if ref_slice == slice {
-            &own[ref_off]
+            &done[ref_off]
         } else {
             others.get(seg_index(g, ref_slice, ref_lane), ref_off)
         };
-        let new = compress(prev, r);
-        if pass > 0 {
-            for (w, n) in own[i].0.iter_mut().zip(new.0.iter()) {
-                *w ^= n;
-            }
-        } else {
-            own[i] = new;
-        }
+        compress(prev, r, target, pass > 0);
     }
     address.0.zeroize();
 }
@@ -376,6 +363,54 @@ pub fn hash(
             lanes,
         });
     }
+    if lanes == 1 {
+        // A single lane has nothing to run in parallel: RustCrypto's argon2 is the same
+        // computation, with an AVX2 code path this safe-Rust implementation lacks.
+        return single_lane(variant, time, memory_kib, password, salt, out);
+    }
+    portable(variant, time, memory_kib, lanes, password, salt, out)
+}
+
+/// One lane through the `argon2` crate.
+fn single_lane(
+    variant: Variant,
+    time: u32,
+    memory_kib: u32,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), ArgonError> {
+    let alg = match variant {
+        Variant::Argon2i => argon2::Algorithm::Argon2i,
+        Variant::Argon2id => argon2::Algorithm::Argon2id,
+    };
+    let params =
+        argon2::Params::new(memory_kib, time, 1, Some(out.len())).map_err(|e| match e {
+            argon2::Error::MemoryTooLittle | argon2::Error::MemoryTooMuch => ArgonError::Memory {
+                memory: memory_kib,
+                lanes: 1,
+            },
+            argon2::Error::TimeTooSmall => ArgonError::Time(time),
+            argon2::Error::OutputTooShort | argon2::Error::OutputTooLong => {
+                ArgonError::Output(out.len())
+            }
+            _ => ArgonError::Lanes(1),
+        })?;
+    argon2::Argon2::new(alg, argon2::Version::V0x13, params)
+        .hash_password_into(password, salt, out)
+        .map_err(|_| ArgonError::Alloc(u64::from(memory_kib)))
+}
+
+/// The portable implementation, lanes of a slice on parallel threads.
+fn portable(
+    variant: Variant,
+    time: u32,
+    memory_kib: u32,
+    lanes: u32,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), ArgonError> {
     let seg = memory_kib / (SLICES * lanes);
     let g = Geometry {
         lanes,
@@ -529,7 +564,10 @@ mod tests {
                 let pw = b"password";
                 let salt = b"somesaltsomesalt";
                 let mut mine = vec![0u8; len];
-                hash(variant, t, m, p, pw, salt, &mut mine).unwrap();
+                portable(variant, t, m, p, pw, salt, &mut mine).unwrap();
+                let mut via_hash = vec![0u8; len];
+                hash(variant, t, m, p, pw, salt, &mut via_hash).unwrap();
+                assert_eq!(mine, via_hash);
                 let params = argon2::Params::new(m, t, p, Some(len)).unwrap();
                 let mut theirs = vec![0u8; len];
                 argon2::Argon2::new(alg, argon2::Version::V0x13, params)
@@ -545,12 +583,31 @@ mod tests {
     #[test]
     fn reference_vectors() {
         let mut out = [0u8; 32];
-        hash(Variant::Argon2i, 2, 65536, 1, b"password", b"somesalt", &mut out).unwrap();
+        portable(
+            Variant::Argon2i,
+            2,
+            65536,
+            1,
+            b"password",
+            b"somesalt",
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             hex(&out),
             "c1628832147d9720c5bd1cfd61367078729f6dfb6f8fea9ff98158e0d7816ed0"
         );
-        hash(Variant::Argon2id, 2, 65536, 1, b"password", b"somesalt", &mut out).unwrap();
+        portable(
+            Variant::Argon2id,
+            2,
+            65536,
+            1,
+            b"password",
+            b"somesalt",
+            &mut out,
+        )
+        .unwrap();
+
         assert_eq!(
             hex(&out),
             "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7"

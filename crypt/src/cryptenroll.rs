@@ -223,21 +223,29 @@ pub enum ArgsError {
 }
 
 impl ArgsError {
-    /// The message systemd-cryptenroll prints for this error.
+    /// The message systemd-cryptenroll prints for this error, as if invoked as
+    /// `systemd-cryptenroll`.
     #[must_use]
     pub fn systemd_message(&self) -> String {
+        self.message_for("systemd-cryptenroll")
+    }
+
+    /// The message systemd-cryptenroll prints for this error when invoked as `program`
+    /// (`argv[0]`, which getopt puts before option errors).
+    #[must_use]
+    pub fn message_for(&self, program: &str) -> String {
         match self {
             Self::NoDevice => "No block device node specified, refusing.".into(),
             Self::TooManyArguments => "Too many arguments, refusing.".into(),
             Self::MultipleOperations => "Multiple operations specified at once, refusing.".into(),
             Self::UnknownOption { option } => {
-                format!("systemd-cryptenroll: unrecognized option '{option}'")
+                format!("{program}: unrecognized option '{option}'")
             }
             Self::MissingValue { option } => {
-                format!("systemd-cryptenroll: option '{option}' requires an argument")
+                format!("{program}: option '{option}' requires an argument")
             }
             Self::UnexpectedValue { option } => {
-                format!("systemd-cryptenroll: option '{option}' doesn't allow an argument")
+                format!("{program}: option '{option}' doesn't allow an argument")
             }
             Self::SlotIndex { word } => format!("Failed to parse slot index: {word}"),
             Self::BadValue { option, value } => format!("Invalid {option} value: {value}"),

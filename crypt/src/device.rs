@@ -743,8 +743,16 @@ pub(crate) fn derive_area_key(
                 cpus,
                 source,
             };
-            crate::argon::hash(variant, time, memory, cpus, passphrase, &salt, &mut area_key)
-                .map_err(argon_err)?;
+            crate::argon::hash(
+                variant,
+                time,
+                memory,
+                cpus,
+                passphrase,
+                &salt,
+                &mut area_key,
+            )
+            .map_err(argon_err)?;
         }
         other => {
             return Err(UnlockError::UnsupportedKdf {

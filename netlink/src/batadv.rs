@@ -73,7 +73,7 @@ pub const BATADV_ATTR_LAST_SEEN_MSECS: u16 = 23;
 pub const BATADV_ATTR_NEIGH_ADDRESS: u16 = 24;
 /// `BATADV_ATTR_TQ` (u8, BATMAN IV).
 pub const BATADV_ATTR_TQ: u16 = 25;
-/// `BATADV_ATTR_THROUGHPUT` (u32, BATMAN V, 100 kbit/s).
+/// `BATADV_ATTR_THROUGHPUT` (u32, BATMAN V, kbit/s: the kernel reports its 100 kbit/s estimate × 100).
 pub const BATADV_ATTR_THROUGHPUT: u16 = 26;
 /// `BATADV_ATTR_AGGREGATED_OGMS_ENABLED` (u8).
 pub const BATADV_ATTR_AGGREGATED_OGMS_ENABLED: u16 = 41;
@@ -393,7 +393,7 @@ pub struct Originator {
     pub last_seen_ms: u32,
     /// `TQ` (BATMAN IV).
     pub tq: Option<u8>,
-    /// `THROUGHPUT` in 100 kbit/s (BATMAN V).
+    /// `THROUGHPUT` in kbit/s (BATMAN V).
     pub throughput: Option<u32>,
     /// `FLAG_BEST`: this next hop is the chosen one.
     pub best: bool,
@@ -434,7 +434,7 @@ pub struct Neighbor {
     pub hard_ifindex: u32,
     /// `LAST_SEEN_MSECS`.
     pub last_seen_ms: u32,
-    /// `THROUGHPUT` in 100 kbit/s (BATMAN V).
+    /// `THROUGHPUT` in kbit/s (BATMAN V).
     pub throughput: Option<u32>,
 }
 

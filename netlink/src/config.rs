@@ -121,25 +121,34 @@ fn resolve_references(cfg: &mut NetworkdConfig) {
         .collect();
     for network in &mut cfg.networks {
         let path = network.path.clone();
-        let check = |setting: &str, name: &str, want: &str, diags: &mut Vec<Diagnostic>| match kinds
-            .get(name)
-        {
-            Some(k) if *k == want => true,
-            Some(k) => {
-                diags.push(Diagnostic::error(
-                    Some(&path),
-                    0,
-                    format!("{setting}={name} names a netdev of kind {k}, not {want}, ignoring"),
-                ));
-                false
-            }
-            None => {
-                diags.push(Diagnostic::error(
-                    Some(&path),
-                    0,
-                    format!("{setting}={name} names no loaded .netdev, ignoring"),
-                ));
-                false
+        let refs = network.references.clone();
+        let check = |setting: &str, name: &str, want: &str, diags: &mut Vec<Diagnostic>| {
+            // The last assignment of this setting naming `name` (file and line).
+            let (file, line) = refs
+                .iter()
+                .rev()
+                .find(|(s, n, _, _)| s == setting && n == name)
+                .map_or((path.as_path(), 0), |(_, _, p, l)| (p.as_path(), *l));
+            match kinds.get(name) {
+                Some(k) if *k == want => true,
+                Some(k) => {
+                    diags.push(Diagnostic::error(
+                        Some(file),
+                        line,
+                        format!(
+                            "{setting}={name} names a netdev of kind {k}, not {want}, ignoring"
+                        ),
+                    ));
+                    false
+                }
+                None => {
+                    diags.push(Diagnostic::error(
+                        Some(file),
+                        line,
+                        format!("{setting}={name} names no loaded .netdev, ignoring"),
+                    ));
+                    false
+                }
             }
         };
         let diags = &mut cfg.diagnostics;

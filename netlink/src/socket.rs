@@ -427,7 +427,8 @@ impl Socket {
         let mut start = 0;
         while start < requests.len() {
             // Keep one chunk's sequence numbers contiguous (next_seq skips 0).
-            if self.seq > u32::MAX - u32::try_from(self.max_batch).unwrap_or(u32::MAX / 2) - 2 {
+            let room = u32::try_from(self.max_batch).unwrap_or(u32::MAX);
+            if self.seq > u32::MAX.saturating_sub(room).saturating_sub(2) {
                 self.seq = 0;
             }
             // Fill one datagram, leaving room for the closing NLMSG_NOOP.
@@ -683,6 +684,23 @@ mod tests {
         assert_eq!(e.request(), requests[1].description);
         // The socket is in sync afterwards.
         assert_eq!(s.execute(&getlink(1)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn batch_near_sequence_number_wrap_keeps_results_in_place() {
+        let mut s = Socket::route().unwrap();
+        s.seq = u32::MAX - 3;
+        let requests: Vec<Request> = (0..10u32)
+            .map(|i| getlink(if i == 4 { 1 } else { 0x7fff_1000 + i }))
+            .collect();
+        let results = s.batch(&requests).unwrap();
+        for (i, r) in results.iter().enumerate() {
+            match r {
+                Ok(()) => assert_eq!(i, 4),
+                Err(e) => assert_eq!(e.request(), requests[i].description),
+            }
+        }
+        assert!(results[4].is_ok());
     }
 
     #[test]

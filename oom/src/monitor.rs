@@ -342,7 +342,9 @@ impl Monitor {
                 self.pending.remove(cg);
                 self.due_start.insert(cg.to_owned());
             }
-            Ok(setup @ TriggerSetup::PollingTotal { .. }) => {
+            Ok(
+                setup @ (TriggerSetup::PollingTotal { .. } | TriggerSetup::NotKernelFile { .. }),
+            ) => {
                 sink(Event::Notice(setup.to_string()));
                 let window = trigger::plan_windows(spec)
                     .last()
@@ -987,9 +989,9 @@ mod tests {
         assert_eq!(swap_check_interval(&m, limit, 1), Usec::from_secs(60));
     }
 
-    /// A fixture tree with no real pressure files: triggers cannot be armed there (a
-    /// plain file accepts the write), so the monitor's deadline logic is exercised
-    /// through `deadlines` directly.
+    /// A fixture tree with no real pressure files: triggers cannot be armed there, so the
+    /// monitor's deadline logic is exercised through `deadlines` directly, with a real
+    /// trigger on `/proc/pressure/memory` standing in for the cgroup's.
     #[test]
     fn deadlines_only_while_above_the_limit() {
         let t = tempfile::tempdir().unwrap();
@@ -1025,14 +1027,15 @@ mod tests {
             )]
         );
         // With a trigger and below the limit: no deadline at all.
-        let t = tempfile::NamedTempFile::new().unwrap();
-        let trig =
-            match trigger::register(t.path(), trigger_spec(Permyriad::MAX, Usec::from_secs(2)))
-                .unwrap()
-            {
-                TriggerSetup::Armed { trigger, .. } => trigger,
-                other => panic!("{other}"),
-            };
+        let trig = match trigger::register(
+            std::path::Path::new("/proc/pressure/memory"),
+            trigger_spec(Permyriad::MAX, Usec::from_secs(2)),
+        )
+        .unwrap()
+        {
+            TriggerSetup::Armed { trigger, .. } => trigger,
+            other => panic!("{other}"),
+        };
         m.armed.get_mut("/w").unwrap().trigger = Some(trig);
         assert!(m.deadlines().is_empty());
         // Above the limit since t=9: expiry at 14, quiet check at 12.5; cooldown end.

@@ -493,9 +493,13 @@ fn why_first(order: &[Candidate], swap: bool) -> String {
                 first.preference, s.preference, s.path
             )
         }
-        Some(s) if swap => format!(
+        Some(s) if swap && s.swap_current != first.swap_current => format!(
             "uses the most swap ({} bytes; next {} with {})",
             first.swap_current, s.path, s.swap_current
+        ),
+        Some(s) if swap => format!(
+            "tied with {} on swap use ({} bytes); first by path",
+            s.path, first.swap_current
         ),
         Some(s) if s.pgscan_rate != first.pgscan_rate => format!(
             "highest pgscan rate ({}; next {} with {})",
@@ -1127,6 +1131,8 @@ mod tests {
                 Cg("/s/c", 0, 0, 10, 500, None),
                 Cg("/s/d", 0, 0, 10, 0, None),
                 Cg("/s/e", 0, 0, 10, 800, Some("user.oomd_omit")),
+                // Ties /s/c on swap use: ranked after it by path.
+                Cg("/s/f", 0, 0, 10, 500, None),
             ],
         );
         let p = Policy::default(); // SwapUsedLimit=90%
@@ -1141,7 +1147,7 @@ mod tests {
         );
         snap.memory.swap_free = 99;
         let d = decide(&p, &mut state, &snap);
-        assert_eq!(order(&d), ["/s/c", "/s/a", "/s/b"], "{d:?}");
+        assert_eq!(order(&d), ["/s/c", "/s/f", "/s/a", "/s/b"], "{d:?}");
         assert!(matches!(
             d.explanation.cause,
             Some(Cause::Swap {
@@ -1151,7 +1157,20 @@ mod tests {
             })
         ));
         assert!(
-            d.explanation.why.contains("uses the most swap (500"),
+            d.explanation
+                .why
+                .contains("/s/c: tied with /s/f on swap use (500 bytes); first by path"),
+            "{}",
+            d.explanation.why
+        );
+        // Without the tie: the most swap, and the runner-up named.
+        let mut untied = snap.clone();
+        untied.swap_candidates.retain(|c| c.path != "/s/f");
+        let d = decide(&p, &mut state, &untied);
+        assert!(
+            d.explanation
+                .why
+                .contains("/s/c: uses the most swap (500 bytes; next /s/a with 300)"),
             "{}",
             d.explanation.why
         );

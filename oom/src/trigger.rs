@@ -28,6 +28,7 @@ use std::time::Duration;
 use keel_core::time::{USEC_PER_MSEC, USEC_PER_SEC, Usec};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::statfs;
 
 use crate::psi::PressureKind;
 
@@ -175,6 +176,12 @@ pub enum TriggerSetup {
         /// Windows refused before this one.
         refused: Vec<RefusedAttempt>,
     },
+    /// The file is not on procfs or cgroup2 (a fixture tree, say): nothing was written
+    /// to it; compare `total=` between ticks instead.
+    NotKernelFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// Every window was refused with `EINVAL`: compare `total=` between ticks instead.
     PollingTotal {
         /// The pressure file.
@@ -188,6 +195,13 @@ impl fmt::Display for TriggerSetup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let refused = match self {
             Self::Armed { refused, .. } | Self::PollingTotal { refused, .. } => refused,
+            Self::NotKernelFile { path } => {
+                return write!(
+                    f,
+                    "{}: not a kernel pressure file (neither procfs nor cgroup2), polling total= instead",
+                    path.display()
+                );
+            }
         };
         match self {
             Self::Armed { trigger, .. } => write!(
@@ -196,6 +210,7 @@ impl fmt::Display for TriggerSetup {
                 trigger.path.display(),
                 trigger.spec.to_kernel_string()
             )?,
+            Self::NotKernelFile { .. } => {}
             Self::PollingTotal { path, .. } => write!(
                 f,
                 "{}: kernel refused every PSI trigger window, polling total= instead",
@@ -262,6 +277,18 @@ pub enum TriggerError {
 /// [`TriggerError::Open`] when the file cannot be opened for writing,
 /// [`TriggerError::Write`] for refusals other than `EINVAL` (e.g. `EPERM`, `EOPNOTSUPP`).
 pub fn register(path: &Path, spec: TriggerSpec) -> Result<TriggerSetup, TriggerError> {
+    let open_error = |source| TriggerError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    // A trigger written to a regular file would just overwrite it.
+    let probe = File::open(path).map_err(open_error)?;
+    let fs = statfs::fstatfs(&probe).map_err(|e| open_error(e.into()))?;
+    if ![statfs::PROC_SUPER_MAGIC, statfs::CGROUP2_SUPER_MAGIC].contains(&fs.filesystem_type()) {
+        return Ok(TriggerSetup::NotKernelFile {
+            path: path.to_path_buf(),
+        });
+    }
     let mut refused = Vec::new();
     for candidate in plan_windows(spec) {
         // Each trigger needs its own open file: a refused write leaves nothing behind,
@@ -270,10 +297,7 @@ pub fn register(path: &Path, spec: TriggerSpec) -> Result<TriggerSetup, TriggerE
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|source| TriggerError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(open_error)?;
         let text = candidate.to_kernel_string();
         // The kernel overwrites the last byte written with a NUL, so the terminator must
         // be part of the write (psi.rst writes `strlen(trig) + 1` bytes).
@@ -365,7 +389,20 @@ mod tests {
             TriggerSetup::PollingTotal { refused, .. } => {
                 assert_eq!(refused.len(), 2, "{line}");
             }
+            TriggerSetup::NotKernelFile { .. } => panic!("{line}"),
         }
+        // A fixture file is left alone.
+        let t = tempfile::tempdir().unwrap();
+        let fixture = t.path().join("memory.pressure");
+        let text = "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        std::fs::write(&fixture, text).unwrap();
+        let setup = register(&fixture, spec(150, 1000)).unwrap();
+        assert!(
+            matches!(setup, TriggerSetup::NotKernelFile { .. }),
+            "{setup}"
+        );
+        assert!(setup.to_string().contains("not a kernel pressure file"));
+        assert_eq!(std::fs::read_to_string(&fixture).unwrap(), text);
         assert!(matches!(
             register(Path::new("/nonexistent/memory.pressure"), spec(150, 1000)),
             Err(TriggerError::Open { .. })

@@ -100,6 +100,20 @@ fn peer_json(img: &Path) -> serde_json::Value {
     .unwrap()
 }
 
+/// `cryptsetup repair` on `img` changes nothing: on a healthy LUKS2 image it leaves every
+/// byte alone, while on one it can fix it rewrites the header (seqid, checksums).
+fn assert_repair_finds_nothing(img: &Path) {
+    let before = std::fs::read(img).unwrap();
+    cryptsetup(&["repair", "--batch-mode", img.to_str().unwrap()], b"");
+    let after = std::fs::read(img).unwrap();
+    let first_change = before.iter().zip(&after).position(|(a, b)| a != b);
+    assert!(
+        before.len() == after.len() && first_change.is_none(),
+        "cryptsetup repair changed {} at byte {first_change:?}",
+        img.display()
+    );
+}
+
 fn check_unlocks(img: &Path) {
     let dev = Luks2Device::open(img).unwrap();
     let h = dev.headers();
@@ -161,6 +175,39 @@ fn argon2id_and_argon2i() {
         "argon2i"
     );
     check_unlocks(&img);
+}
+
+/// Several argon2 lanes (computed on parallel threads by keel), with a memory cost that is not
+/// a multiple of 4 × lanes. cryptsetup caps the lanes at the number of online CPUs.
+#[test]
+fn argon2_with_parallel_lanes() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["argon2id", "argon2i"] {
+        let img = format(
+            dir.path(),
+            &format!("{kind}-lanes.img"),
+            &[
+                "--pbkdf",
+                kind,
+                "--pbkdf-memory",
+                "777",
+                "--pbkdf-force-iterations",
+                "4",
+                "--pbkdf-parallel",
+                "2",
+            ],
+        );
+        let meta = Luks2Device::open(&img).unwrap().metadata().clone();
+        let kdf = meta.keyslots["0"].kdf.as_ref().unwrap();
+        let cpus = kdf.cpus.unwrap();
+        let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(
+            usize::try_from(cpus).unwrap(),
+            online.min(2),
+            "{kind}: {kdf:?}"
+        );
+        check_unlocks(&img);
+    }
 }
 
 #[test]
@@ -362,7 +409,7 @@ fn add_and_remove_token_accepted_by_cryptsetup() {
         h.secondary.as_ref().unwrap().binary.uuid
     );
     assert_eq!(again.unlock(None, PASS).unwrap(), key);
-    cryptsetup(&["repair", "--batch-mode", img.to_str().unwrap()], b"");
+    assert_repair_finds_nothing(&img);
     assert_eq!(Luks2Device::open(&img).unwrap().metadata(), &meta);
     assert_eq!(peer_volume_key(&img), key.as_bytes());
 
@@ -587,7 +634,7 @@ fn added_keyslots_open_with_cryptsetup() {
     assert_eq!(peer_volume_key_with(&img, b"recovery-ish"), key);
     assert_eq!(peer_volume_key_with(&img, b"new password"), key);
     assert_eq!(peer_volume_key_with(&img, PASS), key);
-    cryptsetup(&["repair", "--batch-mode", img.to_str().unwrap()], b"");
+    assert_repair_finds_nothing(&img);
     let dev = Luks2Device::open(&img).unwrap();
     assert_eq!(
         dev.unlock(Some(2), b"new password").unwrap().as_bytes(),
@@ -671,7 +718,7 @@ fn removed_keyslot_is_gone_for_cryptsetup_too() {
         !child.wait().unwrap().success(),
         "old passphrase still works"
     );
-    cryptsetup(&["repair", "--batch-mode", img.to_str().unwrap()], b"");
+    assert_repair_finds_nothing(&img);
     let dev = Luks2Device::open(&img).unwrap();
     assert_eq!(dev.metadata().keyslots.keys().collect::<Vec<_>>(), ["1"]);
     assert_eq!(dev.metadata().tokens["0"].keyslots, ["1"]);
@@ -754,7 +801,7 @@ fn cryptsetup_opens_what_keel_formats() {
         let (dev, vk) = keel_crypt::format(&img, PASS, &opts).unwrap();
         drop(dev);
         assert_eq!(peer_volume_key(&img), vk.as_bytes());
-        cryptsetup(&["repair", "--batch-mode", img.to_str().unwrap()], b"");
+        assert_repair_finds_nothing(&img);
         let dump = cryptsetup(&["luksDump", img.to_str().unwrap()], b"");
         assert!(dump.contains("keel-test"), "{dump}");
         let uuid = cryptsetup(&["luksUUID", img.to_str().unwrap()], b"");
@@ -902,7 +949,7 @@ fn keel_cryptenroll_enrolls_what_cryptsetup_opens() {
     let token = dump_token(&img, 0);
     assert_eq!(token["type"], "systemd-recovery");
     assert_eq!(token["keyslots"], serde_json::json!(["1"]));
-    cryptsetup(&["repair", "--batch-mode", p], b"");
+    assert_repair_finds_nothing(Path::new(p));
     let ks = &peer_json(&img)["keyslots"];
     assert_eq!(ks["1"]["kdf"]["type"], "pbkdf2");
     assert_eq!(ks["1"]["kdf"]["hash"], "sha512");
@@ -1033,7 +1080,7 @@ fn wipe_slot_forms_match_systemd_cryptenroll() {
         let (_, klist, _) = keel(&[mine.to_str().unwrap()], &[]);
         let (_, slist, _) = systemd(&[theirs.to_str().unwrap()], &[]);
         assert_eq!(klist, slist, "--wipe-slot={form}");
-        cryptsetup(&["repair", "--batch-mode", mine.to_str().unwrap()], b"");
+        assert_repair_finds_nothing(&mine);
         assert_eq!(
             peer_json(&mine)["tokens"],
             peer_json(&theirs)["tokens"],
@@ -1077,7 +1124,7 @@ fn wipe_slot_type_combinations_work_unlike_248() {
     );
     assert!(peer_accepts(&img, b"only", None));
     assert!(!peer_accepts(&img, PASS, None));
-    cryptsetup(&["repair", "--batch-mode", p], b"");
+    assert_repair_finds_nothing(Path::new(p));
     let json = peer_json(&img);
     assert_eq!(json["tokens"], serde_json::json!({}));
     assert_eq!(json["digests"]["0"]["keyslots"], serde_json::json!(["4"]));
@@ -1406,4 +1453,106 @@ fn luks1_images_unlock_read_only() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// Replaces every recovery key (8 dash-joined groups of 8 modhex characters) by `<KEY>`.
+fn mask_recovery_keys(text: &str) -> String {
+    let modhex = |w: &str| w.len() == 8 && w.chars().all(|c| "cbdefghijklnrtuv".contains(c));
+    text.split('\n')
+        .map(|line| {
+            line.split(' ')
+                .map(|w| {
+                    let groups: Vec<&str> = w.split('-').collect();
+                    if groups.len() == 8 && groups.iter().all(|g| modhex(g)) {
+                        "<KEY>".to_owned()
+                    } else {
+                        w.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn outputs_and_errors_match_systemd_cryptenroll() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = format(dir.path(), "out.img", PBKDF2);
+    let theirs = dir.path().join("theirs.img");
+    std::fs::copy(&img, &theirs).unwrap();
+    let (p, t) = (img.to_str().unwrap(), theirs.to_str().unwrap());
+    let pass = std::str::from_utf8(PASS).unwrap();
+
+    // --recovery-key: the key alone on stdout, systemd's text around it on stderr.
+    let env = [("PASSWORD", pass)];
+    let (krc, kout, kerr) = keel(&["--recovery-key", p], &env);
+    let (src, sout, serr) = systemd(&["--recovery-key", t], &env);
+    assert_eq!((krc, src), (0, 0), "{kerr}\n{serr}");
+    assert_eq!(mask_recovery_keys(&kout), "<KEY>\n");
+    assert_eq!(mask_recovery_keys(&sout), "<KEY>\n");
+    assert_eq!(mask_recovery_keys(&kerr), mask_recovery_keys(&serr));
+    assert!(
+        kerr.contains("New recovery key enrolled as key slot 1."),
+        "{kerr}"
+    );
+    // Each tool's key opens the other's slot 1 through cryptsetup.
+    assert!(peer_accepts(&img, kout.trim().as_bytes(), Some(1)));
+    assert!(peer_accepts(&theirs, sout.trim().as_bytes(), Some(1)));
+
+    // Usage errors and failures: same stdout, stderr and exit status, byte for byte.
+    let not_luks = dir.path().join("plain.img");
+    std::fs::write(&not_luks, vec![0u8; 1 << 20]).unwrap();
+    let n = not_luks.to_str().unwrap();
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case<'_>> = vec![
+        (vec![], vec![]),
+        (vec![p, p], vec![]),
+        (vec!["--frobnicate", p], vec![]),
+        (vec!["--password", "--recovery-key", p], vec![]),
+        (vec!["--wipe-slot=bogus", p], vec![]),
+        (vec!["--wipe-slot=-1", p], vec![]),
+        (vec!["--wipe-slot=7", p], vec![]),
+        (vec!["--wipe-slot=1,7", p], vec![]),
+        (vec!["--recovery-key", p], vec![("PASSWORD", "wrong")]),
+        (
+            vec!["--password", p],
+            vec![("PASSWORD", "wrong"), ("NEWPASSWORD", "x")],
+        ),
+    ];
+    // getopt's messages start with argv[0]: each tool's own path becomes "PROG".
+    let keel_bin = keel_cryptenroll();
+    let keel_bin = keel_bin.to_str().unwrap();
+    for (args, env) in cases {
+        let (krc, kout, kerr) = keel(&args, &env);
+        let other: Vec<&str> = args.iter().map(|a| if *a == p { t } else { a }).collect();
+        let (rc, out, err) = systemd(&other, &env);
+        assert_eq!(
+            (krc, kout, kerr.replace(keel_bin, "PROG")),
+            (
+                rc,
+                out,
+                err.replace(t, p)
+                    .replace("/usr/bin/systemd-cryptenroll", "PROG")
+            ),
+            "{args:?}"
+        );
+        assert_ne!(krc, 0, "{args:?}");
+    }
+    // The slot tables still agree after all that (slot 1 wiped on both).
+    assert_eq!(keel(&[p], &[]).1, systemd(&[t], &[]).1);
+
+    // Device errors name the device (systemd's name only the failing call).
+    let (rc, _, err) = keel(&[n], &[]);
+    assert_eq!(rc, 1);
+    assert!(
+        err.starts_with(&format!("Failed to load LUKS2 superblock of {n}: ")),
+        "{err}"
+    );
+    assert_eq!(systemd(&[n], &[]).0, 1);
+    let missing = dir.path().join("missing.img");
+    let (rc, _, err) = keel(&[missing.to_str().unwrap()], &[]);
+    assert_eq!(rc, 1);
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
 }

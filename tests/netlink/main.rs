@@ -859,8 +859,14 @@ fn networkd_bad_files_give_diagnostics_and_the_rest_applies() {
             format!("{}:4:", p("20-good.netdev")),
             format!("{}:5:", p("30-good.network")),
             format!("{}:7:", p("30-good.network")),
-            "Bridge=nosuchbridge names no loaded .netdev".to_owned(),
-            "Bridge=v0 names a netdev of kind veth".to_owned(),
+            format!(
+                "{}:6: Bridge=nosuchbridge names no loaded .netdev",
+                p("30-good.network")
+            ),
+            format!(
+                "{}:4: Bridge=v0 names a netdev of kind veth",
+                p("41-v.network")
+            ),
         ] {
             assert!(err.contains(&needle), "no diagnostic {needle:?} in:\n{err}");
         }

@@ -394,7 +394,6 @@ fn monitor_arms_samples_and_notices_removal() {
     );
     std::fs::remove_dir(&cg.dir).unwrap();
     m.step(Some(Duration::from_secs(3)), &mut sink).unwrap();
-    drop(sink);
     assert!(
         notices
             .iter()

@@ -77,17 +77,21 @@ Address=10.10.0.$n/24
 EOF
 done
 
-step "PROTOTYPE: ip + batctl instead of keel-networkd"
+step "keel-networkd in each namespace"
 pids=()
 for n in 1 2 3; do
-    ip -n n$n link add bat0 type batadv ra BATMAN_V
-    for v in $(veths $n); do ip -n n$n link set $v mtu 1560 up; ip -n n$n link set $v master bat0; done
-    b="ip netns exec n$n batctl meshif bat0"
-    $b bridge_loop_avoidance 0; $b orig_interval 200; $b hop_penalty 40; $b distributed_arp_table 0
-    $b fragmentation 0; $b aggregation 0
-    case $n in 1) $b gw_mode server 10mbit/2mbit ;; 2) $b gw_mode off ;; 3) $b gw_mode client ;; esac
-    ip -n n$n addr add 10.10.0.$n/24 dev bat0; ip -n n$n link set bat0 up
-    sleep 600 & pids+=($!)
+    ip netns exec n$n keel-networkd --config-dir /share/n$n > /share/networkd-n$n.log 2>&1 &
+    pids+=($!)
+done
+for n in 1 2 3; do
+    wait_for 30 "bat0 10.10.0.$n/24 in n$n" \
+        bash -c "ip -n n$n -4 addr show dev bat0 | grep -q 'inet 10.10.0.$n/24'"
+    wait_for 10 "bat0 up in n$n" bash -c "ip -n n$n link show bat0 | grep -q '<.*,UP'"
+    ip -n n$n -d link show bat0 | grep -q batadv
+    for v in $(veths $n); do
+        wait_for 10 "$v enslaved to bat0 in n$n" \
+            bash -c "ip -n n$n link show $v | grep -q 'mtu 1560 .*master bat0'"
+    done
 done
 for p in "${pids[@]}"; do kill -0 "$p"; done
 
@@ -104,6 +108,10 @@ wait_for 20 "n3 in n1's originator table" \
     bash -c "ip netns exec n1 batctl meshif bat0 originators -H | grep -q '$n3mac'"
 ip netns exec n1 batctl meshif bat0 originators | tee /share/originators-n1.txt
 grep "$n3mac" /share/originators-n1.txt | grep -q "$(mac n2 v21)"
+# batctl's traceroute (originator addresses): hop 1 is n2, hop 2 is n3.
+ip netns exec n1 batctl meshif bat0 traceroute 10.10.0.3 | tee /share/traceroute-n1.txt
+grep -Eq "^ *1: ($(mac n2 v21)|$(mac n2 v23)) " /share/traceroute-n1.txt
+grep -Eq "^ *2: $n3mac " /share/traceroute-n1.txt
 
 step "mesh options read back"
 # field VALUE: a JSON member of keel-networkd's status (any spacing).
@@ -116,31 +124,32 @@ batctl_is() { # NS SETTING PATTERN
 }
 for n in 1 2 3; do
     s=/share/status-n$n.json
-    echo '{"hop_penalty":40}' > "$s"
-    : json_has hop_penalty 40 "$s"
-    : json_has orig_interval 200 "$s"
-    : json_has aggregated_ogms false "$s"
-    : json_has bridge_loop_avoidance false "$s"
-    : json_has distributed_arp_table false "$s"
-    : json_has fragmentation false "$s"
+    ip netns exec n$n keel-networkd status bat0 --json > "$s"
+    cat "$s"
+    json_has hop_penalty 40 "$s"
+    json_has orig_interval 200 "$s"
+    json_has aggregated_ogms false "$s"
+    json_has bridge_loop_avoidance false "$s"
+    json_has distributed_arp_table false "$s"
+    json_has fragmentation false "$s"
     batctl_is n$n hop_penalty '^40$'
     batctl_is n$n orig_interval '^200$'
     batctl_is n$n aggregation '^disabled$'
     batctl_is n$n bridge_loop_avoidance '^disabled$'
     batctl_is n$n distributed_arp_table '^disabled$'
     batctl_is n$n fragmentation '^disabled$'
-    batctl_is n$n routing_algo 'bat0: BATMAN_V'
+    ip netns exec n$n batctl routing_algo | tee /dev/stderr | grep -q 'bat0: BATMAN_V'
 done
-# json_has gw_mode '"server"' /share/status-n1.json
-# json_has gw_bandwidth_down 100 /share/status-n1.json
-# json_has gw_bandwidth_up 20 /share/status-n1.json
-# json_has gw_mode '"off"' /share/status-n2.json
-# json_has gw_mode '"client"' /share/status-n3.json
+json_has gw_mode '"server"' /share/status-n1.json
+json_has gw_bandwidth_down 100 /share/status-n1.json
+json_has gw_bandwidth_up 20 /share/status-n1.json
+json_has gw_mode '"off"' /share/status-n2.json
+json_has gw_mode '"client"' /share/status-n3.json
 batctl_is n1 gw_mode '^server \(announced bw: 10\.0/2\.0 MBit\)'
 batctl_is n2 gw_mode '^off'
 batctl_is n3 gw_mode '^client'
 # The originator table through keel's genl too (n3, via n2).
-ip netns exec n1 batctl meshif bat0 n; ip netns exec n1 batctl meshif bat0 tr 10.10.0.3 || true
+grep -q "$n3mac" /share/status-n1.json
 
 step "shutdown"
 for p in "${pids[@]}"; do kill "$p"; done

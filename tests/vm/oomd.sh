@@ -6,10 +6,12 @@
 #    parent with a 5% limit for 2 s, kills the hog's cgroup, its JSON record explains why,
 #    and an idle bystander survives. Root in the VM holds CAP_SYS_RESOURCE, so the 1 s
 #    trigger window is accepted.
-# 2. Swap: a hog under memory.max=32M swaps out; keel-oomd with SwapUsedLimit=10% kills
+# 2. The same with --kill-process: only the hog process dies, a small process in its
+#    cgroup survives.
+# 3. Swap: a hog under memory.max=32M swaps out; keel-oomd with SwapUsedLimit=10% kills
 #    the cgroup using the most swap and spares the bystander.
 # Logs and decision records are kept in /share (target/vm/runs/oomd/share on the host).
-# vm: disk=256M timeout=240 mem=1024M
+# vm: disk=256M timeout=300 mem=1024M
 set -euo pipefail
 trap 'echo "FAILED: line $LINENO: $BASH_COMMAND (status $?)"; cat /share/oomd*.err 2>/dev/null || true' ERR
 test -e /proc/pressure/memory
@@ -17,8 +19,8 @@ echo +memory > /sys/fs/cgroup/cgroup.subtree_control
 mkswap /dev/vda > /dev/null
 swapon /dev/vda
 grep -E '^Swap(Total|Free)' /proc/meminfo
-hog() { # CGROUP: 96 MiB in a bash variable, at most 90 s
-    timeout 90 bash -c "echo \$\$ > $1/cgroup.procs; x=\$(head -c 100663296 /dev/zero | tr '\\0' a); sleep 300"
+hog() { # CGROUP: 96 MiB in a bash variable, at most 90 s; its pid in /tmp/hog.pid
+    timeout 90 bash -c "echo \$\$ > $1/cgroup.procs; echo \$\$ > /tmp/hog.pid; x=\$(head -c 100663296 /dev/zero | tr '\\0' a); sleep 300"
 }
 
 wait_for() { # FILE PATTERN: up to 10 s
@@ -47,6 +49,8 @@ echo "hog exit status $rc after $(( $(date +%s) - start )) s"
 cat "$w/memory.pressure"
 test "$rc" -eq 137
 kill -0 "$idle"
+# The record is written once the cgroup is confirmed empty, after the hog's death.
+wait_for /share/pressure.jsonl '"killed":true'
 kill "$oomd"
 cat /share/oomd-pressure.err
 rec=$(grep '"killed":true' /share/pressure.jsonl)
@@ -66,7 +70,40 @@ wait "$idle" 2>/dev/null || true
 rmdir "$w/hog" "$w/idle" "$w"
 echo "oomd memory pressure: ok"
 
-# --- 2. swap ------------------------------------------------------------------------------
+# --- 2. process-granular mode (beyond 248) -------------------------------------------------
+# The same pressure, but --kill-process: only the worst process of the chosen cgroup (the
+# hog) is killed; a small process in the same cgroup survives.
+p=/sys/fs/cgroup/procwork
+mkdir "$p"
+echo +memory > "$p/cgroup.subtree_control"
+mkdir "$p/app"
+echo 48M > "$p/app/memory.high"
+sleep 600 &
+mate=$!
+echo "$mate" > "$p/app/cgroup.procs"
+keel-oomd --no-manager --config /nonexistent --kill-process \
+    --watch /procwork:limit=5%:duration=2s \
+    --log /share/process.jsonl 2> /share/oomd-process.err &
+oomd=$!
+wait_for /share/oomd-process.err 'PSI trigger "full 50000 1000000" armed'
+rc=0
+hog "$p/app" || rc=$?
+echo "process-mode hog exit status $rc"
+test "$rc" -eq 137
+wait_for /share/process.jsonl '"killed":true'
+kill -0 "$mate"
+kill "$oomd"
+cat /share/oomd-process.err
+rec=$(grep '"killed":true' /share/process.jsonl)
+grep -q "\"chosen\":$(cat /tmp/hog.pid)[,}]" <<< "$rec"
+grep -q '"kills":\[{"cgroup":"/procwork/app"' <<< "$rec"
+grep -q "killed process $(cat /tmp/hog.pid) (bash) of /procwork/app" /share/oomd-process.err
+kill "$mate"
+wait "$mate" 2>/dev/null || true
+rmdir "$p/app" "$p"
+echo "oomd process mode: ok"
+
+# --- 3. swap ------------------------------------------------------------------------------
 s=/sys/fs/cgroup/swapwork
 mkdir "$s"
 echo +memory > "$s/cgroup.subtree_control"
@@ -86,6 +123,7 @@ echo "swap hog exit status $rc"
 grep -E '^Swap(Total|Free)' /proc/meminfo
 test "$rc" -eq 137
 kill -0 "$idle"
+wait_for /share/swap.jsonl '"killed":true'
 kill "$oomd"
 cat /share/oomd-swap.err
 rec=$(grep '"killed":true' /share/swap.jsonl)

@@ -96,7 +96,11 @@ fn main() -> ExitCode {
         }
         Ok(Invocation::Run(req)) => req,
         Err(e) => {
-            eprintln!("{}", e.systemd_message());
+            // getopt names the program as invoked.
+            let argv0 = std::env::args_os()
+                .next()
+                .map_or_else(|| program.to_owned(), |a| a.to_string_lossy().into_owned());
+            eprintln!("{}", e.message_for(&argv0));
             return ExitCode::FAILURE;
         }
     };

@@ -120,9 +120,18 @@ fn summary(r: &Record) -> String {
         ));
     }
     for k in &r.kills {
+        let process = k.process.as_ref().and_then(|c| {
+            let pid = c.chosen?;
+            let name = c
+                .ranked
+                .iter()
+                .find(|p| p.process.pid == pid)
+                .map_or("?", |p| p.process.name.as_str());
+            Some(format!("process {pid} ({name}) of "))
+        });
         s.push_str(&match (&k.error, k.killed) {
             (Some(e), _) => format!("; failed to kill {}: {e}", k.cgroup),
-            (None, true) => format!("; killed {}", k.cgroup),
+            (None, true) => format!("; killed {}{}", process.unwrap_or_default(), k.cgroup),
             (None, false) => format!("; nothing to kill in {}", k.cgroup),
         });
     }

@@ -219,36 +219,29 @@ fn wait_for_line(rx: &mpsc::Receiver<String>, pat: &str, within: Duration) -> St
     }
 }
 
+/// Reads one NUL-terminated varlink message from PID 1's side of the socket.
+fn read_call(s: &mut std::os::unix::net::UnixStream) -> Value {
+    let mut req = Vec::new();
+    let mut b = [0u8; 1];
+    while s.read(&mut b).unwrap() == 1 && b[0] != 0 {
+        req.push(b[0]);
+    }
+    serde_json::from_slice(&req).unwrap()
+}
+
+/// The daemon against a PID 1 that writes exactly the bytes systemd 248's
+/// `core-varlink.c` writes (compact JSON, `"continues":true` on every notification,
+/// `limit` only on the memory-pressure element, as the u32 scaled so that
+/// `UINT32_MAX` = 100%): the initial list (with one malformed element, skipped), an
+/// update switching the unit to `auto`, then PID 1 restarting (connection closed, a new
+/// socket): the daemon reconnects and subscribes again.
 #[test]
 fn daemon_follows_pid1_watch_updates() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("cg");
     fixture(&root);
     let sock = t.path().join("io.system.ManagedOOM");
-    let limit = limit_to_scaled(Permyriad::new(2000).unwrap());
-    let (tx, rx) = mpsc::channel();
-    let pid1 = fake_pid1(
-        &sock,
-        vec![
-            encode_reply(
-                &[ManagedOomCgroup::new(
-                    "kill",
-                    "/w.slice",
-                    PROPERTY_MEMORY_PRESSURE,
-                    Some(limit),
-                )],
-                true,
-            ),
-            encode_reply(
-                &[
-                    ManagedOomCgroup::new("auto", "/w.slice", PROPERTY_SWAP, None),
-                    ManagedOomCgroup::new("auto", "/w.slice", PROPERTY_MEMORY_PRESSURE, Some(0)),
-                ],
-                true,
-            ),
-        ],
-        rx,
-    );
+    let listener = UnixListener::bind(&sock).unwrap();
     let mut d = Command::new(BIN)
         .arg("--manager-socket")
         .arg(&sock)
@@ -260,6 +253,22 @@ fn daemon_follows_pid1_watch_updates() {
         .spawn()
         .unwrap();
     let lines = stderr_lines(&mut d);
+    let (mut s, _) = listener.accept().unwrap();
+    let subscribe = serde_json::json!({
+        "method": "io.systemd.ManagedOOM.SubscribeManagedOOMCGroups",
+        "parameters": {},
+        "more": true
+    });
+    assert_eq!(read_call(&mut s), subscribe);
+    // 20% = (2000 * UINT32_MAX + 5000) / 10000 = 858993459.
+    s.write_all(
+        b"{\"parameters\":{\"cgroups\":[\
+          {\"mode\":\"kill\",\"path\":\"/w.slice\",\"property\":\"ManagedOOMMemoryPressure\",\"limit\":858993459},\
+          {\"mode\":\"kill\",\"property\":\"ManagedOOMSwap\"},\
+          {\"mode\":\"kill\",\"path\":\"/w.slice/a.service\",\"property\":\"ManagedOOMSwap\"}\
+          ]},\"continues\":true}\0",
+    )
+    .unwrap();
     wait_for_line(
         &lines,
         "subscribed to io.systemd.ManagedOOM",
@@ -267,19 +276,50 @@ fn daemon_follows_pid1_watch_updates() {
     );
     wait_for_line(
         &lines,
-        "watching /w.slice: memory pressure kill above 20.00% for 30s, swap auto",
+        "manager sent 1 malformed cgroup element(s), skipped",
         Duration::from_secs(10),
     );
-    tx.send(()).unwrap();
+    let w = wait_for_line(&lines, "watching /w.slice", Duration::from_secs(10));
+    let a = wait_for_line(&lines, "watching /w.slice", Duration::from_secs(10));
+    let both = [w, a];
+    for want in [
+        "watching /w.slice: memory pressure kill above 20.00% for 30s, swap auto",
+        "watching /w.slice/a.service: memory pressure auto, swap kill",
+    ] {
+        assert!(both.iter().any(|l| l.ends_with(want)), "{want}: {both:?}");
+    }
+    // The unit stopped: PID 1 reports both properties as "auto" (the two elements of
+    // manager_varlink_send_managed_oom_update), in two writes split mid-message.
+    let update: &[u8] = b"{\"parameters\":{\"cgroups\":[\
+          {\"mode\":\"auto\",\"path\":\"/w.slice\",\"property\":\"ManagedOOMSwap\"},\
+          {\"mode\":\"auto\",\"path\":\"/w.slice\",\"property\":\"ManagedOOMMemoryPressure\",\"limit\":0}\
+          ]},\"continues\":true}\0";
+    s.write_all(&update[..40]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(&update[40..]).unwrap();
     wait_for_line(
         &lines,
         "no longer watching /w.slice",
         Duration::from_secs(10),
     );
-    drop(tx);
-    pid1.join().unwrap();
-    // PID 1 went away: the daemon says so and keeps running.
+    // PID 1 re-executes: the connection closes, the daemon says so, keeps running and
+    // subscribes again; the new PID 1 sends its full list.
+    drop(s);
     wait_for_line(&lines, "closed the connection", Duration::from_secs(10));
+    assert!(d.try_wait().unwrap().is_none());
+    let (mut s, _) = listener.accept().unwrap();
+    assert_eq!(read_call(&mut s), subscribe);
+    s.write_all(
+        b"{\"parameters\":{\"cgroups\":[\
+          {\"mode\":\"kill\",\"path\":\"/w.slice/b.service\",\"property\":\"ManagedOOMMemoryPressure\",\"limit\":0}\
+          ]},\"continues\":true}\0",
+    )
+    .unwrap();
+    wait_for_line(
+        &lines,
+        "watching /w.slice/b.service: memory pressure kill above 60.00% for 30s, swap auto",
+        Duration::from_secs(10),
+    );
     assert!(d.try_wait().unwrap().is_none());
     d.kill().unwrap();
     d.wait().unwrap();
@@ -329,8 +369,9 @@ impl Drop for TestCgroup {
 /// reclaim stalls show in its v2 `memory.pressure`. keel-oomd watches the parent with a
 /// 1% limit and a 2 s duration; it must kill `bloat` and spare the idle `chill`.
 /// A second workload, `calm`, watched with the same limit and duration in its own
-/// cgroup, keeps re-reading a 16 MiB file that fits its 256M v1 limit (real memory use,
-/// no reclaim stalls): it stays below the limit and survives.
+/// cgroup, holds 16 MiB in a shell variable and keeps re-reading a 16 MiB file, well
+/// within its 256M v1 limit (real memory use, no reclaim stalls): it stays below the
+/// limit and survives.
 #[test]
 #[ignore = "privileged: root, v2 cgroups plus a v1 memory limit (hybrid host), ~10 s of memory pressure"]
 fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
@@ -375,12 +416,17 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
     let calm_cg = format!("/{}", c.name);
     let calm_script = format!(
         "echo $$ > {}/cgroup.procs; echo $$ > {}/cgroup.procs; \
-         while :; do cat {} > /dev/null; done",
+         x=$(head -c 16777216 /dev/zero | tr '\\0' a); \
+         while :; do cat {} > /dev/null; sleep 0.1; done",
         c.v2.join("work").display(),
         c_v1.join("work").display(),
         small.display()
     );
-    let mut calm = Command::new("sh").arg("-c").arg(calm_script).spawn().unwrap();
+    let mut calm = Command::new("sh")
+        .arg("-c")
+        .arg(calm_script)
+        .spawn()
+        .unwrap();
 
     let log = tmp.path().join("decisions.jsonl");
     let cg = format!("/{}", w.name);
@@ -432,12 +478,11 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
     let died_at = keel_oom::monitor::monotonic_now().unwrap();
     let chill_alive = chill.try_wait().unwrap().is_none();
     let calm_alive = calm.try_wait().unwrap().is_none();
-    let calm_usage: u64 =
-        std::fs::read_to_string(c_v1.join("work/memory.usage_in_bytes"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+    let calm_usage: u64 = std::fs::read_to_string(c_v1.join("work/memory.usage_in_bytes"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let calm_pressure = std::fs::read_to_string(c.v2.join("memory.pressure")).unwrap();
     // The daemon writes its record once the cgroup is confirmed empty.
     let end = Instant::now() + Duration::from_secs(3);
@@ -527,4 +572,53 @@ fn daemon_kills_the_bloated_cgroup_and_spares_the_idle_one() {
         internal < 100_000,
         "kill {internal} µs after the duration elapsed"
     );
+}
+
+/// `voluntary_ctxt_switches + nonvoluntary_ctxt_switches` of a process: every wake-up
+/// from `poll(2)` adds at least one.
+fn context_switches(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Event-driven, not a 1 s poll: with 20 idle real cgroups watched (PSI triggers armed,
+/// nothing above any limit) the daemon does not wake once in 3.5 s. systemd-oomd 248
+/// would have woken 3 times.
+#[test]
+#[ignore = "privileged: root, creates cgroups on the host's cgroup2 mount"]
+fn daemon_sleeps_while_nothing_is_under_pressure() {
+    testkit::require_root();
+    let parent = TestCgroup::new("idle");
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--no-manager",
+        "--trigger-window",
+        "2s",
+        "--config",
+        "/nonexistent",
+    ]);
+    for i in 0..20 {
+        std::fs::create_dir(parent.v2.join(format!("c{i}"))).unwrap();
+        cmd.arg("--watch")
+            .arg(format!("/{}/c{i}:limit=10%:duration=1s", parent.name));
+    }
+    let mut d = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let lines = stderr_lines(&mut d);
+    for _ in 0..20 {
+        wait_for_line(&lines, "armed", Duration::from_secs(10));
+    }
+    // Let the start-up samples and their log lines settle.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = context_switches(d.id());
+    std::thread::sleep(Duration::from_millis(3500));
+    let after = context_switches(d.id());
+    let alive = d.try_wait().unwrap().is_none();
+    d.kill().unwrap();
+    d.wait().unwrap();
+    assert!(alive, "keel-oomd exited");
+    assert_eq!(after - before, 0, "keel-oomd woke up while idle");
 }

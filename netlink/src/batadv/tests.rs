@@ -783,3 +783,36 @@ fn originator_and_neighbor_dump_requests() {
     assert_eq!(parsed[1].originator.to_string(), "02:00:00:00:00:03");
     assert!(parsed[0].best && !parsed[1].best);
 }
+
+#[test]
+fn get_hardif_request_and_settings_round_trip() {
+    // batctl meshif bat0 hardif v21 hop_penalty (read): GET_HARDIF with the mesh and the
+    // hard interface, REQUEST|ACK, genl version 1; assembled by hand.
+    let mut theirs = Vec::new();
+    theirs.extend_from_slice(&36u32.to_ne_bytes());
+    theirs.extend_from_slice(&CAPTURED_FAMILY.to_ne_bytes());
+    theirs.extend_from_slice(&5u16.to_ne_bytes());
+    theirs.extend_from_slice(&9u32.to_ne_bytes());
+    theirs.extend_from_slice(&77u32.to_ne_bytes());
+    theirs.extend_from_slice(&[BATADV_CMD_GET_HARDIF, 1, 0, 0]);
+    for (kind, v) in [
+        (BATADV_ATTR_MESH_IFINDEX, 4u32),
+        (BATADV_ATTR_HARD_IFINDEX, 2),
+    ] {
+        theirs.extend_from_slice(&8u16.to_ne_bytes());
+        theirs.extend_from_slice(&kind.to_ne_bytes());
+        theirs.extend_from_slice(&v.to_ne_bytes());
+    }
+    let mut ours = Vec::new();
+    get_hardif(CAPTURED_FAMILY, 4, 2).emit(&mut ours, 9, 77);
+    assert_eq!(ours, theirs);
+    // Every hard-interface setting survives SET_HARDIF -> parse.
+    let s = HardifSettings {
+        hop_penalty: Some(20),
+        elp_interval: Some(500),
+        throughput_override: Some(1000),
+    };
+    let info = HardifInfo::parse(&set_hardif(CAPTURED_FAMILY, 4, 2, &s).payload).unwrap();
+    assert_eq!(info.hard_ifindex, Some(2));
+    assert_eq!(info.settings, s);
+}

@@ -226,6 +226,9 @@ pub struct Network {
     pub macvlans: Vec<String>,
     /// `VXLAN=`.
     pub vxlans: Vec<String>,
+    /// Where each netdev named by `Bridge=`, `Bond=`, `BatmanAdvanced=`, `VLAN=`,
+    /// `MACVLAN=` or `VXLAN=` was written: (setting, name, file, line), for diagnostics.
+    pub references: Vec<(String, String, PathBuf, u32)>,
 }
 
 /// What `[Match]` looks at on a link (networkd 248's `net_match_config` inputs).
@@ -453,6 +456,7 @@ impl Builder {
             vlans: Vec::new(),
             macvlans: Vec::new(),
             vxlans: Vec::new(),
+            references: Vec::new(),
         })
     }
 }
@@ -531,6 +535,19 @@ fn ifname(e: &Entry<'_>, d: &mut Vec<Diagnostic>) -> Option<String> {
 
 fn entry(b: &mut Builder, e: &Entry<'_>, d: &mut Vec<Diagnostic>) {
     let n = b.network();
+    if e.section == "Network"
+        && matches!(
+            e.key,
+            "Bridge" | "Bond" | "BatmanAdvanced" | "VLAN" | "MACVLAN" | "VXLAN"
+        )
+    {
+        n.references.push((
+            e.key.to_owned(),
+            e.value.to_owned(),
+            e.path.to_path_buf(),
+            e.line,
+        ));
+    }
     match (e.section, e.key) {
         ("Match", "Name") => words(&mut n.match_settings.names, e.value),
         ("Match", "Type") => words(&mut n.match_settings.kinds, e.value),

@@ -670,12 +670,12 @@ fn search_paths_overrides_dropins_and_order() {
     assert!(
         errors
             .iter()
-            .any(|e| e.contains("Bridge=bat0 names a netdev of kind batadv"))
+            .any(|e| e.contains("80-mesh.network:5: Bridge=bat0 names a netdev of kind batadv"))
     );
     assert!(
         errors
             .iter()
-            .any(|e| e.contains("VLAN=nothere names no loaded .netdev"))
+            .any(|e| e.contains("80-mesh.network:6: VLAN=nothere names no loaded .netdev"))
     );
     assert_eq!(
         cfg.network_for(&facts("vethX", None, "ether"))

@@ -348,7 +348,10 @@ fn ipv6_and_metric_defaults_compare_equal() {
 fn bond_slaves_are_enslaved_while_down() {
     let c = cfg(
         &[("10-bond.netdev", "[NetDev]\nName=bond0\nKind=bond\n")],
-        &[("20-s.network", "[Match]\nName=eth*\n[Network]\nBond=bond0\n")],
+        &[(
+            "20-s.network",
+            "[Match]\nName=eth*\n[Network]\nBond=bond0\n",
+        )],
     );
     let mut eth0 = link(2, "eth0", None);
     eth0.up = true;
