@@ -510,20 +510,63 @@ pub(crate) fn tmpfs_flags(options: &str) -> (libc::c_ulong, String) {
 
 /// Remount operations setting/clearing `set`/`clr` on `e` and everything mounted below it
 /// except the subtrees of other entries (systemd's deny list).
+/// The parent's mount points, read from `/proc/self/mountinfo` only when a remount pass
+/// has to go mount by mount.
+pub(crate) struct HostMounts<'a> {
+    list: Option<std::borrow::Cow<'a, [PathBuf]>>,
+    load: Option<&'a dyn Fn() -> Vec<PathBuf>>,
+}
+
+impl<'a> HostMounts<'a> {
+    /// A list already known.
+    #[cfg(test)]
+    pub(crate) fn given(list: &'a [PathBuf]) -> Self {
+        Self {
+            list: Some(std::borrow::Cow::Borrowed(list)),
+            load: None,
+        }
+    }
+
+    /// A list `load` reads the first time it is needed.
+    pub(crate) fn lazy(load: &'a dyn Fn() -> Vec<PathBuf>) -> Self {
+        Self {
+            list: None,
+            load: Some(load),
+        }
+    }
+
+    fn get(&mut self) -> &[PathBuf] {
+        let load = self.load;
+        self.list
+            .get_or_insert_with(|| std::borrow::Cow::Owned(load.map_or_else(Vec::new, |f| f())))
+    }
+}
+
+/// The `noexec` state a deeper entry has right after it was established, when it is a
+/// fresh file system keel mounts itself (so nothing of the host lies below it): a private
+/// `/tmp` tmpfs, a `TemporaryFileSystem=`, the `mqueue` of `PrivateIPC=`.
+fn fresh_noexec(e: &MountEntry, st: &Staging) -> Option<bool> {
+    match &e.mode {
+        MountMode::PrivateTmp if st.private_tmp.is_none() => Some(false),
+        MountMode::Tmpfs { options } => Some(tmpfs_flags(options).0 & libc::MS_NOEXEC != 0),
+        MountMode::Mqueue => Some(true),
+        _ => None,
+    }
+}
+
 fn remount_ops(
     ops: &mut Vec<Op>,
-    plan: &MountPlan,
+    (plan, st): (&MountPlan, &Staging),
     e: &MountEntry,
     root: &Path,
-    host_mounts: &[PathBuf],
+    host_mounts: &mut HostMounts<'_>,
     (set, clr): (u64, u64),
 ) -> Result<(), PlanError> {
     let single = matches!(e.mode, MountMode::Tmpfs { .. });
-    let deeper: Vec<&Path> = plan
+    let deeper: Vec<&MountEntry> = plan
         .entries
         .iter()
         .filter(|o| is_below(&o.path, &e.path))
-        .map(|o| o.path.as_path())
         .collect();
     if single || deeper.is_empty() {
         ops.push(Op::Setattr {
@@ -535,6 +578,52 @@ fn remount_ops(
         });
         return Ok(());
     }
+    // systemd remounts every mount below the entry except those at or below a deeper
+    // entry (its deny list). In the noexec pass the same end state comes from one
+    // recursive change when every deeper entry either gets its own explicit noexec or exec
+    // change later in this pass, or is a fresh mount of ours whose state is put back right
+    // away (an inaccessible node is noexec already, so a recursive set leaves it as is).
+    if set | clr == libc::MOUNT_ATTR_NOEXEC {
+        let covered = |d: &&MountEntry| {
+            (d.mode == MountMode::Inaccessible && set != 0)
+                || (!matches!(
+                    d.mode,
+                    MountMode::Inaccessible
+                        | MountMode::ReadWriteImplicit
+                        | MountMode::PrivateDevices
+                ) && (d.is_noexec() || d.is_exec()))
+                || fresh_noexec(d, st).is_some()
+        };
+        if deeper.iter().all(covered) {
+            ops.push(Op::Setattr {
+                path: cstr(&under(root, &e.path))?,
+                set,
+                clr,
+                recursive: true,
+                tolerant: e.ignore_missing,
+            });
+            for d in &deeper {
+                let Some(noexec) = fresh_noexec(d, st) else {
+                    continue;
+                };
+                if noexec != (set != 0) {
+                    let (set, clr) = if noexec {
+                        (libc::MOUNT_ATTR_NOEXEC, 0)
+                    } else {
+                        (0, libc::MOUNT_ATTR_NOEXEC)
+                    };
+                    ops.push(Op::Setattr {
+                        path: cstr(&under(root, &d.path))?,
+                        set,
+                        clr,
+                        recursive: false,
+                        tolerant: true,
+                    });
+                }
+            }
+            return Ok(());
+        }
+    }
     ops.push(Op::Setattr {
         path: cstr(&under(root, &e.path))?,
         set,
@@ -542,7 +631,7 @@ fn remount_ops(
         recursive: false,
         tolerant: e.ignore_missing,
     });
-    for m in host_mounts {
+    for m in host_mounts.get() {
         let view = match &plan.root_directory {
             Some(r) => match m.strip_prefix(r) {
                 Ok(rest) => Path::new("/").join(rest),
@@ -550,7 +639,7 @@ fn remount_ops(
             },
             None => m.clone(),
         };
-        if !is_below(&view, &e.path) || deeper.iter().any(|d| is_at_or_below(&view, d)) {
+        if !is_below(&view, &e.path) || deeper.iter().any(|d| is_at_or_below(&view, &d.path)) {
             continue;
         }
         ops.push(Op::Setattr {
@@ -571,7 +660,17 @@ impl MountPlan {
     /// `/`, and `MountFlags=`. Without `RootDirectory=` and bind mounts the entries are
     /// applied to `/` in place (same result, half the mounts).
     /// `host_mounts` are the parent's mount points (from `/proc/self/mountinfo`).
+    #[cfg(test)]
     pub(crate) fn ops(&self, st: &Staging, host_mounts: &[PathBuf]) -> Result<Vec<Op>, PlanError> {
+        self.ops_with(st, &mut HostMounts::given(host_mounts))
+    }
+
+    /// [`MountPlan::ops`] with the host's mount points read only if needed.
+    pub(crate) fn ops_with(
+        &self,
+        st: &Staging,
+        host_mounts: &mut HostMounts<'_>,
+    ) -> Result<Vec<Op>, PlanError> {
         let mut ops = vec![
             Op::Unshare {
                 flags: libc::CLONE_NEWNS,
@@ -715,7 +814,7 @@ impl MountPlan {
         for e in self.entries.iter().filter(|e| !skip(e) && e.is_read_only()) {
             remount_ops(
                 &mut ops,
-                self,
+                (self, st),
                 e,
                 &root,
                 host_mounts,
@@ -730,7 +829,7 @@ impl MountPlan {
             } else {
                 continue;
             };
-            remount_ops(&mut ops, self, e, &root, host_mounts, attr)?;
+            remount_ops(&mut ops, (self, st), e, &root, host_mounts, attr)?;
         }
         if !in_place {
             ops.push(Op::MoveRoot { root: cstr(&root)? });
@@ -1074,15 +1173,15 @@ mod tests {
                 "mount"
             ]
         );
-        // "/" has a deeper entry, so it is remounted mount by mount; /usr/local lies in
-        // /usr's subtree and is left to /usr's recursive clear.
+        // "/" has a deeper entry, /usr, but that one clears noexec on its whole subtree
+        // right after: one recursive change of "/" gives systemd's end state.
         assert_eq!(
             ops[4],
             Op::Setattr {
                 path: CString::new("/").unwrap(),
                 set: libc::MOUNT_ATTR_NOEXEC,
                 clr: 0,
-                recursive: false,
+                recursive: true,
                 tolerant: false
             }
         );
@@ -1096,5 +1195,93 @@ mod tests {
                 tolerant: false
             }
         );
+    }
+
+    fn noexec_setattrs(ops: &[Op]) -> Vec<(String, bool, bool)> {
+        ops.iter()
+            .filter_map(|o| match o {
+                Op::Setattr {
+                    path,
+                    set,
+                    clr,
+                    recursive,
+                    ..
+                } if (set | clr) == libc::MOUNT_ATTR_NOEXEC => Some((
+                    path.to_str().unwrap().to_owned(),
+                    *set != 0,
+                    *recursive,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn noexec_pass_goes_mount_by_mount_around_entries_without_their_own_exec_state() {
+        // ReadOnlyPaths=/srv keeps the host's exec state of /srv in systemd (it is on the
+        // deny list of "/"'s pass), so "/" cannot be changed recursively: every host mount
+        // outside /srv is changed one by one, and the host mount list is read.
+        let mut c = ExecContext::default();
+        c.no_exec_paths = vec![np("/")];
+        c.read_only_paths = vec![np("/srv")];
+        let p = plan_mounts(&c, true).unwrap().unwrap();
+        let hosts = [PathBuf::from("/boot"), "/srv/x".into(), "/".into()];
+        let read = std::cell::Cell::new(0);
+        let load = || {
+            read.set(read.get() + 1);
+            hosts.to_vec()
+        };
+        let ops = p
+            .ops_with(&Staging::default(), &mut HostMounts::lazy(&load))
+            .unwrap();
+        assert_eq!(read.get(), 1);
+        assert_eq!(
+            noexec_setattrs(&ops),
+            [("/".into(), true, false), ("/boot".into(), true, false)]
+        );
+    }
+
+    #[test]
+    fn noexec_pass_is_one_recursive_change_with_fresh_mounts_put_back() {
+        // NoExecPaths=/ + PrivateTmp= + PrivateIPC=: systemd leaves the fresh /tmp and
+        // /var/tmp tmpfs (exec allowed) and the mqueue (noexec) as mounted. keel changes
+        // "/" recursively, then allows exec on the two tmpfs again; the host mount list is
+        // never read.
+        let mut c = ExecContext::default();
+        c.no_exec_paths = vec![np("/")];
+        c.exec_paths = vec![np("/usr")];
+        c.private_tmp = true;
+        c.private_ipc = true;
+        let p = plan_mounts(&c, true).unwrap().unwrap();
+        let load = || -> Vec<PathBuf> { panic!("the host mount list is not needed") };
+        let ops = p
+            .ops_with(&Staging::default(), &mut HostMounts::lazy(&load))
+            .unwrap();
+        assert_eq!(
+            noexec_setattrs(&ops),
+            [
+                ("/".into(), true, true),
+                ("/tmp".into(), false, false),
+                ("/var/tmp".into(), false, false),
+                ("/usr".into(), false, true),
+            ]
+        );
+        // ExecPaths=/ over a noexec TemporaryFileSystem=: the clear is recursive and the
+        // tmpfs gets its noexec back.
+        let mut c = ExecContext::default();
+        c.exec_paths = vec![np("/")];
+        c.no_exec_paths = vec![np("/opt")];
+        let mut t = keel_unit::model::exec::TemporaryFileSystem::default();
+        t.path = "/srv".into();
+        t.options = "noexec".into();
+        c.temporary_filesystems = vec![t];
+        let p = plan_mounts(&c, true).unwrap().unwrap();
+        let ops = p
+            .ops_with(&Staging::default(), &mut HostMounts::lazy(&load))
+            .unwrap();
+        let got = noexec_setattrs(&ops);
+        assert_eq!(got[0], ("/".into(), false, true));
+        assert!(got.contains(&("/srv".into(), true, false)), "{got:?}");
+        assert!(got.contains(&("/opt".into(), true, true)), "{got:?}");
     }
 }

@@ -552,7 +552,9 @@ fn prepare(
                 let mut st = Staging::default();
                 st.private_tmp.clone_from(&opts.private_tmp_dirs);
                 ensure_staging(&st).map_err(|e| prep_err(command, "mount staging", e))?;
-                let mut mops = m.ops(&st, &host_mounts()).map_err(|e| SpawnError::Plan {
+                let load = host_mounts;
+                let mut hosts = crate::mount::HostMounts::lazy(&load);
+                let mut mops = m.ops_with(&st, &mut hosts).map_err(|e| SpawnError::Plan {
                     command: command.to_owned(),
                     source: e,
                 })?;

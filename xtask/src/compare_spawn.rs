@@ -77,7 +77,8 @@ fn musl_triple(host: &str) -> Option<String> {
     added.success().then_some(musl)
 }
 
-/// Builds keel-run: debug, or release as shipped (statically linked and not
+/// Builds keel-run: debug, or as shipped (the `dist` profile: release with fat LTO, one
+/// codegen unit, abort on panic; statically linked and not
 /// position-independent: no dynamic loader and no relocation work at start-up; musl when
 /// available, else glibc). `RUSTFLAGS` with an explicit `--target` reach only the target's
 /// crates, not build scripts and proc-macros. Returns the binary and its flavour.
@@ -89,12 +90,12 @@ fn keel_run_binary(release: bool) -> Result<(PathBuf, String)> {
     let (dir, flavour) = if release {
         let host = host_triple()?;
         let triple = musl_triple(&host).unwrap_or(host);
-        cmd.args(["--release", "--target", &triple]).env(
+        cmd.args(["--profile", "dist", "--target", &triple]).env(
             "RUSTFLAGS",
             "-C target-feature=+crt-static -C relocation-model=static",
         );
-        let flavour = format!("release, static {triple}");
-        (target.join(triple).join("release"), flavour)
+        let flavour = format!("profile dist (fat LTO), static non-PIE {triple}");
+        (target.join(triple).join("dist"), flavour)
     } else {
         (target.join("debug"), "debug".to_owned())
     };
