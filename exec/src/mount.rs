@@ -1206,11 +1206,9 @@ mod tests {
                     clr,
                     recursive,
                     ..
-                } if (set | clr) == libc::MOUNT_ATTR_NOEXEC => Some((
-                    path.to_str().unwrap().to_owned(),
-                    *set != 0,
-                    *recursive,
-                )),
+                } if (set | clr) == libc::MOUNT_ATTR_NOEXEC => {
+                    Some((path.to_str().unwrap().to_owned(), *set != 0, *recursive))
+                }
                 _ => None,
             })
             .collect()
