@@ -1,6 +1,8 @@
 #!/bin/bash
 # dm-crypt works: LUKS2 on the VM's blank virtio disk, opened, written through the mapping,
-# read back; the plaintext is not on the raw disk.
+# read back; the plaintext is not on the raw disk. Then keel-cryptenroll enrols a password and
+# a recovery key on the block device and wipes the original slot: the kernel's dm-crypt opens
+# the volume with each new secret (same data read back), and the old passphrase is gone.
 # vm: disk=32M timeout=90
 set -euo pipefail
 step() { echo "== $* (uptime $(cut -d" " -f1 /proc/uptime))"; }
@@ -31,6 +33,27 @@ case "$raw" in
 esac
 if [ "$(dd if=/dev/vda bs=4096 skip=$((off / 4096)) count=1 status=none | tr -d '\0' | wc -c)" -eq 0 ]; then
     echo "raw data block is all zeros: nothing was encrypted there"
+    exit 1
+fi
+
+step keel-cryptenroll
+test "$(keel-cryptenroll /dev/vda)" = "$(printf 'SLOT TYPE\n   0 password')"
+PASSWORD=keel-vm-passphrase NEWPASSWORD=keel-new-password keel-cryptenroll --password \
+    --pbkdf=argon2id --pbkdf-memory=32 --pbkdf-force-iterations=4 --pbkdf-parallel=1 /dev/vda
+PASSWORD=keel-new-password keel-cryptenroll --recovery-key /dev/vda > /tmp/recovery
+grep -Eq '^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$' /tmp/recovery
+keel-cryptenroll --wipe-slot=0 /dev/vda
+test "$(keel-cryptenroll /dev/vda)" = "$(printf 'SLOT TYPE\n   1 password\n   2 recovery')"
+cryptsetup luksDump /dev/vda | grep -q 'systemd-recovery'
+for secret in keel-new-password "$(cat /tmp/recovery)"; do
+    printf '%s' "$secret" > "$key"
+    cryptsetup open --key-file "$key" /dev/vda keelsec
+    test "$(head -c "${#msg}" /dev/mapper/keelsec)" = "$msg"
+    cryptsetup close keelsec
+done
+printf 'keel-vm-passphrase' > "$key"
+if cryptsetup open --test-passphrase --key-file "$key" /dev/vda; then
+    echo "the wiped slot's passphrase still opens the volume"
     exit 1
 fi
 echo "dm-crypt: ok"

@@ -8,7 +8,8 @@
 //! merge and the digest check; neither activates anything. The runs alternate and the medians
 //! are compared. Cases: pbkdf2-sha256 with 1000 iterations (almost only process start-up and
 //! header work), with a fixed 1,000,000 iterations, and argon2id with 64 MiB, t=4 at p=1 and
-//! p=4.
+//! p=4 (cryptsetup stores at most as many threads as there are online CPUs; the stored
+//! count is printed; keel computes the lanes of a multi-lane keyslot on parallel threads).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,21 @@ fn format_image(dir: &Path, name: &str, kdf: &[&str]) -> Result<PathBuf> {
     Ok(img)
 }
 
+/// The argon2 "Threads:" of keyslot 0 as `cryptsetup luksDump` shows it (cryptsetup caps
+/// `--pbkdf-parallel` at the number of online CPUs when it formats).
+fn stored_threads(img: &Path) -> Result<Option<String>> {
+    let out = Command::new("cryptsetup")
+        .arg("luksDump")
+        .arg(img)
+        .output()
+        .context("cryptsetup luksDump")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Threads:"))
+        .map(|t| t.trim().to_owned()))
+}
+
 /// `cargo xtask compare luks [--runs N]`.
 pub(crate) fn luks(args: &[String]) -> Result<bool> {
     let runs: usize = match args {
@@ -153,6 +169,7 @@ pub(crate) fn luks(args: &[String]) -> Result<bool> {
     let mut ok = true;
     for (i, (name, kdf)) in cases.iter().enumerate() {
         let img = format_image(&dir, &format!("case{i}.img"), kdf)?;
+        let threads = stored_threads(&img)?;
         let mut peer = Vec::new();
         let mut mine = Vec::new();
         for _ in 0..runs {
@@ -176,9 +193,10 @@ pub(crate) fn luks(args: &[String]) -> Result<bool> {
         let ratio = m.as_secs_f64() / p.as_secs_f64();
         ok &= ratio <= 1.1;
         println!(
-            "{name:<30} {:>11.1} ms {:>11.1} ms {ratio:>6.2}x",
+            "{name:<30} {:>11.1} ms {:>11.1} ms {ratio:>6.2}x{}",
             p.as_secs_f64() * 1e3,
-            m.as_secs_f64() * 1e3
+            m.as_secs_f64() * 1e3,
+            threads.map_or_else(String::new, |t| format!("   (stored threads: {t})"))
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -52,6 +52,7 @@ pub(crate) const KEEL_BINARIES: &[(&str, &str)] = &[
     ("keel-sysext", "keel-sysext"),
     ("keel-run", "keel-run"),
     ("keel-networkd", "keel-networkd"),
+    ("keel-cryptenroll", "keel-cryptenroll"),
 ];
 
 /// Host tools copied into the guest with their libraries (looked up in `/usr/sbin`,
