@@ -41,6 +41,7 @@ pub mod cmdline;
 pub mod env;
 pub mod exit_status;
 pub mod os_release;
+pub mod report;
 pub mod size;
 pub mod specifier;
 pub mod time;

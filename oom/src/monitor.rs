@@ -52,6 +52,7 @@ use crate::psi::{self, PressureKind, Resource};
 use crate::trigger::{self, Trigger, TriggerSetup, TriggerSpec};
 use crate::varlink::{self, ManagerConnection, Message};
 use crate::watch::{PressureWatch, Watch};
+use keel_core::report::chain;
 
 /// How keel-oomd runs.
 #[derive(Debug, Clone)]
@@ -928,18 +929,6 @@ impl Monitor {
             &self.pgscan_history,
         )
     }
-}
-
-/// `e` and its sources, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 /// Why a decision needs no log line on stderr: nothing was over a limit.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use keel_core::report::chain;
 use keel_netlink::config::{self, Severity};
 use keel_netlink::reconcile::{Reconciler, Report, status};
 use keel_netlink::socket::Socket;
@@ -63,18 +64,6 @@ fn load(args: &Args) -> config::NetworkdConfig {
     } else {
         config::load_dirs(&args.config_dir)
     }
-}
-
-/// `e: cause: cause…`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn print_report(scope: Option<&str>, report: &Report) {

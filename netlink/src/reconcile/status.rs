@@ -14,6 +14,7 @@ use crate::config::NetworkdConfig;
 use crate::error::RequestError;
 use crate::link::{MacAddress, OperState};
 use crate::socket::Socket;
+use keel_core::report::chain;
 
 /// The mesh side of a batadv link.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -114,11 +115,11 @@ fn from_state(
                     Some(b) => {
                         match b.mesh(l.index) {
                             Ok(m) => s.mesh = Some(m),
-                            Err(e) => s.error = Some(error_chain(&e)),
+                            Err(e) => s.error = Some(chain(&e)),
                         }
                         match b.originators(l.index) {
                             Ok(o) => s.originators = o,
-                            Err(e) => s.error = Some(error_chain(&e)),
+                            Err(e) => s.error = Some(chain(&e)),
                         }
                     }
                 }
@@ -148,16 +149,6 @@ fn from_state(
             }
         })
         .collect()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let _ = write!(s, ": {c}");
-        cur = c.source();
-    }
-    s
 }
 
 fn oper(s: OperState) -> String {
