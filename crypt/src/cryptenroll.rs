@@ -36,6 +36,7 @@ use crate::keyslot::HashAlg;
 use crate::metadata::Metadata;
 use crate::recovery::RecoveryKey;
 use crate::token::{RecoveryToken, TypedToken};
+use keel_core::report::chain;
 
 /// Highest number of keyslots LUKS2 allows (`crypt_keyslot_max(CRYPT_LUKS2)`).
 pub const MAX_KEYSLOTS: u32 = 32;
@@ -781,18 +782,6 @@ pub enum CryptenrollError {
         /// The slots.
         slots: Vec<u32>,
     },
-}
-
-/// `error: cause: cause...` for log lines.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn log(console: &mut dyn Console, line: &str) {
