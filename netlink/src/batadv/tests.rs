@@ -432,14 +432,6 @@ fn constants_match_the_kernel_uapi_header() {
 }
 
 #[test]
-#[ignore = "kernel feature: batman-adv (VM harness; the host kernel has no batadv)"]
-fn batadv_family_on_this_kernel() {
-    let mut b = Batadv::open().unwrap();
-    assert_ne!(b.family(), 0);
-    let _ = b.originators(0);
-}
-
-#[test]
 fn kernel_newlink_reply_from_capture() {
     // batctl's RTM_GETLINK for ifindex 4 was answered with bat0's full RTM_NEWLINK.
     let reply = received(GW_SERVER, "0x10")
