@@ -160,6 +160,14 @@ pub enum Op {
         /// The route.
         route: Route,
     },
+    /// Remove a route the files do not list (248's `link_drop_foreign_routes()`, with
+    /// `ManageForeignRoutes=yes` and `KeepConfiguration=no`, their defaults).
+    DeleteRoute {
+        /// The link.
+        link: String,
+        /// The route, as dumped.
+        route: Route,
+    },
     /// `[BatmanAdvanced]`: `BATADV_CMD_SET_MESH`.
     SetMesh {
         /// The batadv link.
@@ -190,6 +198,7 @@ impl Op {
             | Op::SetDown { link }
             | Op::AddAddress { link, .. }
             | Op::DeleteAddress { link, .. }
+            | Op::DeleteRoute { link, .. }
             | Op::AddRoute { link, .. }
             | Op::SetMesh { link, .. } => link,
         }
@@ -220,7 +229,7 @@ impl Op {
             | Op::SetMaster { .. }
             | Op::SetUp { .. }
             | Op::SetDown { .. } => 2,
-            Op::DeleteAddress { .. } => 3,
+            Op::DeleteAddress { .. } | Op::DeleteRoute { .. } => 3,
             Op::AddAddress { .. } => 4,
             Op::AddRoute { .. } => 5,
             Op::SetMesh { .. } => 6,
@@ -267,27 +276,36 @@ impl fmt::Display for Op {
             Op::DeleteAddress { link, address } => {
                 write!(f, "remove foreign address {} from {link}", address.local)
             }
+            Op::DeleteRoute { link, route } => {
+                write!(f, "remove foreign route ")?;
+                write_route(f, link, route)
+            }
             Op::AddRoute { link, route } => {
                 write!(f, "add route ")?;
-                match route.destination {
-                    Some(d) => write!(f, "{d}")?,
-                    None => write!(f, "default")?,
-                }
-                if let Some(g) = route.gateway {
-                    write!(f, " via {g}")?;
-                }
-                write!(f, " dev {link}")?;
-                if let Some(m) = route.metric {
-                    write!(f, " metric {m}")?;
-                }
-                if route.table != TABLE_MAIN {
-                    write!(f, " table {}", route.table)?;
-                }
-                Ok(())
+                write_route(f, link, route)
             }
             Op::SetMesh { link, .. } => write!(f, "set batadv mesh options of {link}"),
         }
     }
+}
+
+/// `DEST [via GW] dev LINK [metric M] [table T]`, as `ip route` prints it.
+fn write_route(f: &mut fmt::Formatter<'_>, link: &str, route: &Route) -> fmt::Result {
+    match route.destination {
+        Some(d) => write!(f, "{d}")?,
+        None => write!(f, "default")?,
+    }
+    if let Some(g) = route.gateway {
+        write!(f, " via {g}")?;
+    }
+    write!(f, " dev {link}")?;
+    if let Some(m) = route.metric {
+        write!(f, " metric {m}")?;
+    }
+    if route.table != TABLE_MAIN {
+        write!(f, " table {}", route.table)?;
+    }
+    Ok(())
 }
 
 /// The ordered operations that make the kernel match the files, and what the planner
@@ -396,14 +414,33 @@ fn is_ipv6_link_local(a: &IpAddr) -> bool {
     matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
 }
 
+/// Whether the kernel's route `r` is the one `want` describes.
+fn route_matches(r: &Route, want: &Route) -> bool {
+    r.table == want.table
+        && r.destination == want.destination
+        && r.gateway == want.gateway
+        && (want.metric.is_none() || r.metric.unwrap_or(0) == want.metric.unwrap_or(0))
+}
+
 fn route_exists(state: &State, index: u32, want: &Route) -> bool {
-    state.routes.iter().any(|r| {
-        r.oif == Some(index)
-            && r.table == want.table
-            && r.destination == want.destination
-            && r.gateway == want.gateway
-            && (want.metric.is_none() || r.metric.unwrap_or(0) == want.metric.unwrap_or(0))
-    })
+    state
+        .routes
+        .iter()
+        .any(|r| r.oif == Some(index) && route_matches(r, want))
+}
+
+/// Routes 248 never drops as foreign: the kernel's own (prefix, local, broadcast, IPv6
+/// link-local), and the IPv6 multicast route `ff00::/8` the kernel adds with protocol
+/// `boot`.
+fn kernel_route(r: &Route) -> bool {
+    if r.protocol == RouteProtocol::KERNEL {
+        return true;
+    }
+    r.protocol == RouteProtocol::BOOT
+        && r.ipv6
+        && r.destination.is_some_and(|d| {
+            d.prefix_len == 8 && matches!(d.address, IpAddr::V6(a) if a.segments()[0] == 0xff00)
+        })
 }
 
 /// Plans the operations that make `state` match `cfg`. Pure: no I/O.
@@ -609,8 +646,18 @@ fn configure_link(ops: &mut Vec<Op>, network: &Network, target: &Target, state: 
             }
         }
     }
-    for rc in &network.routes {
-        let want = desired_route(rc);
+    let wanted: Vec<Route> = network.routes.iter().map(desired_route).collect();
+    if let Some(ix) = index.filter(|_| actual.is_some_and(|l| !l.is_loopback())) {
+        for r in state.routes.iter().filter(|r| r.oif == Some(ix)) {
+            if !kernel_route(r) && !wanted.iter().any(|w| route_matches(r, w)) {
+                ops.push(Op::DeleteRoute {
+                    link: link(),
+                    route: r.clone(),
+                });
+            }
+        }
+    }
+    for want in wanted {
         if index.is_none_or(|ix| !route_exists(state, ix, &want)) {
             ops.push(Op::AddRoute {
                 link: link(),

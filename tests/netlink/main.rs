@@ -715,15 +715,37 @@ fn networkd_applies_files_and_the_second_run_is_a_no_op() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(err.lines().count(), 1, "only the 'loaded' line: {err}");
 
-        // A foreign address on a matched link goes; the unmatched link keeps its own.
+        // A foreign address and a foreign route (`ip route add`, protocol boot) on a
+        // matched link go, as 248 drops them; the unmatched link keeps its own.
         let br0 = index(s, "br0");
         s.add_address(&Address::new(br0, "192.168.60.1/24".parse().unwrap()))
             .unwrap();
+        let st = std::process::Command::new("ip")
+            .args(["route", "add", "172.16.0.0/12", "dev", "br0"])
+            .status()
+            .unwrap();
+        assert!(st.success());
         let report = engine.reconcile_all().unwrap();
         assert!(report.is_clean(), "{report:?}");
         let done: Vec<String> = report.results.iter().map(|r| r.op.to_string()).collect();
-        assert_eq!(done, ["remove foreign address 192.168.60.1/24 from br0"]);
+        assert_eq!(
+            done,
+            [
+                "remove foreign address 192.168.60.1/24 from br0",
+                "remove foreign route 172.16.0.0/12 dev br0"
+            ]
+        );
         assert!(!addresses_of("br0").contains(&"192.168.60.1/24".to_owned()));
+        let routes = ip_json(&["route", "show"]);
+        assert!(
+            !routes
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["dst"] == "172.16.0.0/12"),
+            "{routes}"
+        );
+        assert!(engine.plan().unwrap().is_empty(), "converged again");
         assert_eq!(addresses_of("foreign0"), ["192.168.50.1/24"]);
 
         // status / list.

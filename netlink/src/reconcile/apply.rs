@@ -188,6 +188,7 @@ fn request(op: &Op, index: &BTreeMap<String, u32>) -> Result<Request, ApplyError
             address::replace(&a)
         }
         Op::DeleteAddress { address: a, .. } => address::delete(a),
+        Op::DeleteRoute { route: r, .. } => route::delete(r),
         Op::AddRoute { link: l, route: r } => {
             let mut r = r.clone();
             r.oif = Some(resolve(l)?);

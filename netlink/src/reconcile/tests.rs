@@ -103,6 +103,7 @@ fn converged() -> State {
     let kernel = Route {
         destination: Some("10.1.0.0/24".parse().unwrap()),
         oif: Some(2),
+        protocol: RouteProtocol::KERNEL,
         ..Route::default()
     };
     State {
@@ -159,6 +160,41 @@ fn foreign_addresses_go_only_on_matched_links() {
     let mut s = converged();
     s.links[0].up = true;
     assert!(plan(&c, &s).is_empty());
+}
+
+#[test]
+fn foreign_routes_go_only_on_matched_links_and_never_the_kernels() {
+    // 248's link_drop_foreign_routes() with its defaults (ManageForeignRoutes=yes,
+    // KeepConfiguration=no): a route on a matched link that no file lists goes, whoever
+    // added it, except the kernel's own and the ff00::/8 multicast route.
+    let c = cfg(&[VETH, BRIDGE], &[BR_NET, VE_NET]);
+    let mut s = converged();
+    s.links.push(link(9, "eth9", None));
+    let route = |dest: &str, oif: u32, protocol: RouteProtocol| Route {
+        destination: Some(dest.parse().unwrap()),
+        ipv6: dest.contains(':'),
+        oif: Some(oif),
+        protocol,
+        ..Route::default()
+    };
+    // br0 (matched): `ip route add`'s and a DHCP client's go; the kernel's prefix route
+    // and the multicast route stay.
+    s.routes
+        .push(route("172.16.0.0/12", 2, RouteProtocol::BOOT));
+    s.routes.push(route("10.77.0.0/16", 2, RouteProtocol::DHCP));
+    s.routes.push(route("fe80::/64", 2, RouteProtocol::KERNEL));
+    s.routes.push(route("ff00::/8", 2, RouteProtocol::BOOT));
+    // eth9: no .network, untouched.
+    s.routes
+        .push(route("172.16.0.0/12", 9, RouteProtocol::BOOT));
+    let p = plan(&c, &s);
+    assert_eq!(
+        steps(&p),
+        [
+            "remove foreign route 172.16.0.0/12 dev br0",
+            "remove foreign route 10.77.0.0/16 dev br0",
+        ]
+    );
 }
 
 #[test]
