@@ -508,37 +508,21 @@ pub(crate) fn tmpfs_flags(options: &str) -> (libc::c_ulong, String) {
     (flags, data)
 }
 
-/// Remount operations setting/clearing `set`/`clr` on `e` and everything mounted below it
-/// except the subtrees of other entries (systemd's deny list).
-/// The parent's mount points, read from `/proc/self/mountinfo` only when a remount pass
-/// has to go mount by mount.
+/// The parent's mount points, read (from `/proc/self/mountinfo`) only when a remount pass
+/// has to go mount by mount, and then once.
 pub(crate) struct HostMounts<'a> {
-    list: Option<std::borrow::Cow<'a, [PathBuf]>>,
-    load: Option<&'a dyn Fn() -> Vec<PathBuf>>,
+    list: Option<Vec<PathBuf>>,
+    load: &'a dyn Fn() -> Vec<PathBuf>,
 }
 
 impl<'a> HostMounts<'a> {
-    /// A list already known.
-    #[cfg(test)]
-    pub(crate) fn given(list: &'a [PathBuf]) -> Self {
-        Self {
-            list: Some(std::borrow::Cow::Borrowed(list)),
-            load: None,
-        }
-    }
-
     /// A list `load` reads the first time it is needed.
     pub(crate) fn lazy(load: &'a dyn Fn() -> Vec<PathBuf>) -> Self {
-        Self {
-            list: None,
-            load: Some(load),
-        }
+        Self { list: None, load }
     }
 
     fn get(&mut self) -> &[PathBuf] {
-        let load = self.load;
-        self.list
-            .get_or_insert_with(|| std::borrow::Cow::Owned(load.map_or_else(Vec::new, |f| f())))
+        self.list.get_or_insert_with(self.load)
     }
 }
 
@@ -554,6 +538,8 @@ fn fresh_noexec(e: &MountEntry, st: &Staging) -> Option<bool> {
     }
 }
 
+/// Remount operations setting/clearing `set`/`clr` on `e` and everything mounted below it
+/// except the subtrees of other entries (systemd's deny list).
 fn remount_ops(
     ops: &mut Vec<Op>,
     (plan, st): (&MountPlan, &Staging),
@@ -662,7 +648,7 @@ impl MountPlan {
     /// `host_mounts` are the parent's mount points (from `/proc/self/mountinfo`).
     #[cfg(test)]
     pub(crate) fn ops(&self, st: &Staging, host_mounts: &[PathBuf]) -> Result<Vec<Op>, PlanError> {
-        self.ops_with(st, &mut HostMounts::given(host_mounts))
+        self.ops_with(st, &mut HostMounts::lazy(&|| host_mounts.to_vec()))
     }
 
     /// [`MountPlan::ops`] with the host's mount points read only if needed.

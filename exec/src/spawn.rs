@@ -552,8 +552,7 @@ fn prepare(
                 let mut st = Staging::default();
                 st.private_tmp.clone_from(&opts.private_tmp_dirs);
                 ensure_staging(&st).map_err(|e| prep_err(command, "mount staging", e))?;
-                let load = host_mounts;
-                let mut hosts = crate::mount::HostMounts::lazy(&load);
+                let mut hosts = crate::mount::HostMounts::lazy(&host_mounts);
                 let mut mops = m.ops_with(&st, &mut hosts).map_err(|e| SpawnError::Plan {
                     command: command.to_owned(),
                     source: e,
