@@ -354,7 +354,7 @@ impl Reconciler {
     /// # Errors
     /// A transport failure; refused operations are in the [`Report`].
     pub fn reconcile_all(&mut self) -> Result<Report, RequestError> {
-        self.reconcile(None)
+        self.reconcile(None, None)
     }
 
     /// Redoes what concerns link `name` ([`Plan::for_link`]): after it appeared or
@@ -363,16 +363,31 @@ impl Reconciler {
     /// # Errors
     /// A transport failure; refused operations are in the [`Report`].
     pub fn reconcile_link(&mut self, name: &str) -> Result<Report, RequestError> {
-        self.reconcile(Some(name))
+        self.reconcile(Some(name), None)
     }
 
-    fn reconcile(&mut self, only: Option<&str>) -> Result<Report, RequestError> {
+    /// The plan for every link, or only for link `only`.
+    fn plan_for(&mut self, only: Option<&str>) -> Result<Plan, RequestError> {
+        let p = self.plan()?;
+        Ok(match only {
+            Some(name) => p.for_link(name),
+            None => p,
+        })
+    }
+
+    /// Plan → apply rounds; the first round uses `first` when the caller has just made it
+    /// (no second dump of the kernel's state).
+    fn reconcile(
+        &mut self,
+        only: Option<&str>,
+        mut first: Option<Plan>,
+    ) -> Result<Report, RequestError> {
         let mut report = Report::default();
         loop {
-            let mut p = self.plan()?;
-            if let Some(name) = only {
-                p = p.for_link(name);
-            }
+            let mut p = match first.take() {
+                Some(p) => p,
+                None => self.plan_for(only)?,
+            };
             if report.rounds == 0 {
                 report.diagnostics = std::mem::take(&mut p.diagnostics);
             }
@@ -387,10 +402,7 @@ impl Reconciler {
                 .extend(apply(&p, &mut self.route, &mut self.batadv)?);
             if report.failures().count() > failed_before {
                 // Do not retry what the kernel refused; say what is left.
-                let mut rest = self.plan()?;
-                if let Some(name) = only {
-                    rest = rest.for_link(name);
-                }
+                let mut rest = self.plan_for(only)?;
                 rest.diagnostics.clear();
                 report.remaining = rest;
                 return Ok(report);
@@ -452,8 +464,7 @@ impl Reconciler {
                 continue;
             }
             for name in changed {
-                let mut p = self.plan()?.for_link(&name);
-                p.diagnostics.clear();
+                let p = self.plan_for(Some(&name))?;
                 if p.is_empty() {
                     failed.remove(&name);
                     continue;
@@ -462,7 +473,7 @@ impl Reconciler {
                 if failed.get(&name) == Some(&ops) {
                     continue;
                 }
-                let report = self.reconcile_link(&name)?;
+                let report = self.reconcile(Some(&name), Some(p))?;
                 if report.is_clean() {
                     failed.remove(&name);
                 } else {
