@@ -241,14 +241,19 @@ fn veth_peer_in_another_netns() {
         .unwrap();
         assert!(s.link_by_name("out0").unwrap().is_some());
         assert_eq!(s.link_by_name("in0").unwrap(), None);
-    });
-    let seen = testkit::on_fresh_thread(move || {
-        keel_netlink::nix::sched::setns(&probe, keel_netlink::nix::sched::CloneFlags::CLONE_NEWNET)
+        // Looked at while out0's namespace still exists: once it is gone, the kernel
+        // deletes the pair, in0 included, in the background.
+        let seen = testkit::on_fresh_thread(move || {
+            keel_netlink::nix::sched::setns(
+                &probe,
+                keel_netlink::nix::sched::CloneFlags::CLONE_NEWNET,
+            )
             .unwrap();
-        let mut s = Socket::route().unwrap();
-        s.link_by_name("in0").unwrap().map(|l| l.kind)
+            let mut s = Socket::route().unwrap();
+            s.link_by_name("in0").unwrap().map(|l| l.kind)
+        });
+        assert_eq!(seen, Some(Some("veth".to_owned())));
     });
-    assert_eq!(seen, Some(Some("veth".to_owned())));
 }
 
 #[test]
