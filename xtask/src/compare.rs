@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use crate::util::{cargo, median, target_dir};
 
 fn unit_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -75,14 +72,13 @@ pub(crate) fn unit_load(args: &[String]) -> Result<bool> {
         Some(i) => args.get(i + 1).context("--runs N")?.parse()?,
         None => 15,
     };
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let st = cargo()
         .args(["build", "--release", "-q", "-p", "keel-analyze"])
         .status()?;
     if !st.success() {
         bail!("building keel-analyze failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = target_dir();
     let keel = std::path::absolute(target.join("release/keel-analyze"))?;
     let root = testkit::corpus::debian_corpus();
     let dirs = testkit::corpus::unit_dirs(root);

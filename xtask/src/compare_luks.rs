@@ -18,16 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::util::{cargo, median, target_dir};
+
 const PASS: &str = "compare luks passphrase";
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
 
 /// Builds the optimised keel-cryptenroll (as shipped) and returns its path.
 fn keel_binary() -> Result<PathBuf> {
@@ -38,8 +31,7 @@ fn keel_binary() -> Result<PathBuf> {
     if !st.success() {
         bail!("cargo build --release -p keel-cryptenroll failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = target_dir();
     Ok(target.join("release").join("keel-cryptenroll"))
 }
 

@@ -32,6 +32,8 @@ use keel_netlink::address::{self, Address, IpPrefix};
 use keel_netlink::link::{self, LinkKind, LinkSpec};
 use keel_netlink::nix::sched::{CloneFlags, setns};
 
+use crate::util::median;
+
 /// How much work one round does.
 #[derive(Debug, Clone, Copy)]
 struct Work {
@@ -39,11 +41,6 @@ struct Work {
     veths: usize,
     /// Addresses to add to `v0`.
     addresses: u32,
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 /// The `n`th address (1-based): 10.20.x.y/16.

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::util::{cargo, target_dir};
+
 /// `CLOCK_MONOTONIC` in µs, from `Instant` (std documents `clock_gettime(CLOCK_MONOTONIC)`
 /// on Linux; its `Debug` shows `tv_sec`/`tv_nsec`). xtask has no clock binding of its own.
 fn monotonic_usec() -> Result<u64> {
@@ -43,15 +45,11 @@ fn keel_oomd_binary(release: bool) -> Result<PathBuf> {
     if release {
         args.push("--release");
     }
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(&args)
-        .status()
-        .context("building keel-oomd")?;
+    let st = cargo().args(&args).status().context("building keel-oomd")?;
     if !st.success() {
         bail!("cargo build -p keel-oomd failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = target_dir();
     Ok(target
         .join(if release { "release" } else { "debug" })
         .join("keel-oomd"))

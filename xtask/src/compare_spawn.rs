@@ -20,10 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use keel_exec::seccomp::FilterRules;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use crate::util::{cargo, median, target_dir};
 
 /// Wall time of one run; both sides are run alike: stdout to `/dev/null`, stderr
 /// inherited (so a failure shows its message), stdin as set on `cmd` (bwrap's seccomp
@@ -83,10 +80,9 @@ fn musl_triple(host: &str) -> Option<String> {
 /// available, else glibc). `RUSTFLAGS` with an explicit `--target` reach only the target's
 /// crates, not build scripts and proc-macros. Returns the binary and its flavour.
 fn keel_run_binary(release: bool) -> Result<(PathBuf, String)> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = cargo();
     cmd.args(["build", "-q", "-p", "keel-run"]);
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = target_dir();
     let (dir, flavour) = if release {
         let host = host_triple()?;
         let triple = musl_triple(&host).unwrap_or(host);

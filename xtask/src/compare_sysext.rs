@@ -18,13 +18,10 @@ use anyhow::{Context, Result, bail};
 use keel_exec::nix::mount::{MsFlags, mount};
 use keel_exec::nix::sched::{CloneFlags, unshare};
 
+use crate::util::{cargo, median, target_dir};
+
 const SYSTEMD_SYSEXT: &str = "/usr/bin/systemd-sysext";
 const EXTENSIONS: usize = 10;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v.get(v.len() / 2).copied().unwrap_or_default()
-}
 
 fn time(bin: &Path, root: &Path, verb: &str) -> Result<Duration> {
     let t = Instant::now();
@@ -47,7 +44,7 @@ fn time(bin: &Path, root: &Path, verb: &str) -> Result<Duration> {
 }
 
 fn keel_sysext_binary(release: bool) -> Result<PathBuf> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = cargo();
     cmd.args(["build", "-q", "-p", "keel-sysext"]);
     if release {
         cmd.arg("--release");
@@ -56,8 +53,7 @@ fn keel_sysext_binary(release: bool) -> Result<PathBuf> {
     if !st.success() {
         bail!("cargo build -p keel-sysext failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let target = target_dir();
     Ok(target
         .join(if release { "release" } else { "debug" })
         .join("keel-sysext"))

@@ -20,6 +20,7 @@ mod compare_sysext;
 mod packages;
 mod syscalls;
 mod testrun;
+mod util;
 mod vm;
 
 use std::process::ExitCode;

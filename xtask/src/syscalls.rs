@@ -14,12 +14,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use keel_exec::seccomp::{Arch, FilterRules, bpf, groups};
+
+use crate::util::workspace_root;
 
 /// One architecture's header source.
 struct Source {
@@ -216,12 +218,6 @@ fn table(src: &Source) -> Result<Vec<(String, u32)>> {
         );
     }
     Ok(out)
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Appends `GROUP_NUMBERS`: for each group of 248's table (in `groups::GROUPS` order), its

@@ -6,10 +6,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result};
 
 use crate::packages;
-
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
+use crate::util::cargo;
 
 fn step(name: &str, mut cmd: Command) -> Result<bool> {
     eprintln!("xtask: {name}");

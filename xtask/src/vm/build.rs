@@ -23,6 +23,7 @@ use anyhow::{Context, Result, bail};
 use super::cpio::{Entry, Source, Tree};
 use super::modules::{ModuleIndex, modinfo_softdeps};
 use crate::packages;
+use crate::util::{cargo, target_dir};
 
 /// Debian packages `vm build` installs when root and missing: QEMU, busybox, swtpm, and
 /// the tools the scenarios run in the guest. Later issues extend this list.
@@ -339,18 +340,6 @@ fn ensure_kernel(cache: &Path) -> Result<Kernel> {
     Ok(kernel)
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-/// Cargo's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
-pub(crate) fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => root.join(d),
-        None => root.join("target"),
-    }
-}
-
 /// Builds [`KEEL_BINARIES`] in release mode and returns their paths.
 fn build_keel_binaries(root: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
     let mut cmd = cargo();
@@ -363,7 +352,7 @@ fn build_keel_binaries(root: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
     if !st.success() {
         bail!("cargo build --release of the VM binaries failed ({st})");
     }
-    let release = target_dir(root).join("release");
+    let release = target_dir().join("release");
     Ok(KEEL_BINARIES
         .iter()
         .map(|(_, bin)| (*bin, release.join(bin)))
@@ -579,7 +568,7 @@ fn assemble(root: &Path, kernel: &Kernel, bins: &[(&str, PathBuf)]) -> Result<(T
 pub(crate) fn build(root: &Path) -> Result<Image> {
     let t0 = Instant::now();
     packages::ensure(VM_PACKAGES)?;
-    let cache = target_dir(root).join("vm");
+    let cache = target_dir().join("vm");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let kernel = ensure_kernel(&cache)?;
     let bins = build_keel_binaries(root)?;

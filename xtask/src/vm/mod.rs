@@ -36,12 +36,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use self::scenario::Scenario;
-
-/// The workspace root (xtask sits one level below it).
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
+use crate::util::{target_dir, workspace_root};
 
 fn scenario_dir(root: &Path) -> PathBuf {
     root.join("tests/vm")
@@ -63,7 +58,7 @@ fn secs(d: Option<std::time::Duration>) -> String {
 /// Boots each scenario in turn and prints one timing line each and a table at the end.
 fn run_all(root: &Path, scenarios: &[Scenario], echo: bool) -> Result<VmTally> {
     let image = build::build(root)?;
-    let runs = build::target_dir(root).join("vm/runs");
+    let runs = target_dir().join("vm/runs");
     eprintln!(
         "xtask vm: accelerator {:?}, kernel {}",
         run::accel(),
@@ -133,7 +128,7 @@ pub(crate) fn selftest() -> Result<bool> {
     let image = build::build(&root)?;
     let s = Scenario::load(&scenario_dir(&root), "selftest-fail")?;
     println!("xtask vm selftest: the guest log below belongs to a scenario that fails on purpose");
-    let o = run::run(&image, &s, &build::target_dir(&root).join("vm/runs"), false)?;
+    let o = run::run(&image, &s, &target_dir().join("vm/runs"), false)?;
     let log = std::fs::read_to_string(&o.serial_log)
         .with_context(|| format!("reading {}", o.serial_log.display()))?;
     let ok = !o.passed() && o.rc == Some(3) && log.contains(SENTINEL);
